@@ -1,0 +1,103 @@
+"""The one place the web application is built."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from fintech_zone import __version__
+from fintech_zone.db import Database
+from fintech_zone.db.migrate import upgrade
+from fintech_zone.settings import Settings
+from fintech_zone.web.errors import HTTP_SLUGS, install_error_handlers
+from fintech_zone.web.limits import BodySizeLimit
+from fintech_zone.web.security import LoginRequired
+
+API_DESCRIPTION = """
+The HTTP API of the China–Singapore FinTech Cooperation Demonstration Zone platform.
+
+Authenticate with `Authorization: Bearer <token>`; create tokens with `fintech-zone token create --role ROLE`.
+Roles: `operator` (writes), `regulator`, `participant` (bound to one organisation), `viewer` (reads).
+Every error is `application/problem+json` (RFC 9457) with a stable `type`; validation errors list each failing
+field under `errors` as `{field, check, message}`.
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    database = db or Database.from_url(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            upgrade(database.engine)
+        yield
+        if db is None:  # only dispose of what we created
+            database.dispose()
+
+    app = FastAPI(
+        title="fintech-zone",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = database
+
+    install_error_handlers(app)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_page_or_problem(request: Request, exc: StarletteHTTPException) -> Response:
+        from fintech_zone.web.errors import problem
+        from fintech_zone.web.pages import render
+
+        slug, title = HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+        if wants_html:
+            return render(request, "error.html", {"status": exc.status_code, "title": title, "detail": detail},
+                          status_code=exc.status_code)
+        return problem(exc.status_code, slug, title, detail, request.url.path, headers=getattr(exc, "headers", None))
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> JSONResponse:
+        with database.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return JSONResponse({"status": "ok"})
+
+    from fintech_zone.progress.api import router as progress_api
+    from fintech_zone.progress.pages import router as progress_pages
+    from fintech_zone.registry.api import router as registry_api
+    from fintech_zone.registry.pages import router as registry_pages
+    from fintech_zone.web.console import router as console_pages
+
+    app.include_router(registry_api, prefix="/api/v1/registry", tags=["registry"])
+    app.include_router(progress_api, prefix="/api/v1/progress", tags=["progress"])
+    app.include_router(console_pages)
+    app.include_router(registry_pages)
+    app.include_router(progress_pages)
+    app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="fz_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    # Outermost, so an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,54 @@
+"""Token use cases: create (the plaintext is returned once and never stored), authenticate, list, revoke."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from fintech_zone.auth import store
+from fintech_zone.auth.model import TOKEN_PREFIX, Principal, Role, TokenInfo, check_token_request, hash_token
+from fintech_zone.db import Database
+from fintech_zone.errors import NotFound
+from fintech_zone.registry import service as registry
+
+
+def create_token(db: Database, role: Role, org_id: str | None = None, name: str | None = None) -> tuple[str, TokenInfo]:
+    check_token_request(role, org_id)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.transaction() as conn:
+        if org_id is not None:
+            registry.require_organisations_in(conn, [org_id], "org")
+        token_id = store.insert_token(conn, hash_token(token), role, org_id, name, datetime.now(UTC))
+        info = store.get(conn, token_id)
+    assert info is not None
+    return token, info
+
+
+def authenticate(db: Database, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    with db.read() as conn:
+        info = store.find_by_hash(conn, hash_token(token))
+    if info is None or info.revoked_at is not None:
+        return None
+    return Principal(info.id, info.role, info.org_id, info.name)
+
+
+def principal_for(db: Database, token_id: int) -> Principal | None:
+    """The principal behind a session cookie, re-checked on every request so revocation takes effect at once."""
+    with db.read() as conn:
+        info = store.get(conn, token_id)
+    if info is None or info.revoked_at is not None:
+        return None
+    return Principal(info.id, info.role, info.org_id, info.name)
+
+
+def list_tokens(db: Database) -> list[TokenInfo]:
+    with db.read() as conn:
+        return store.list_tokens(conn)
+
+
+def revoke_token(db: Database, token_id: int) -> None:
+    with db.transaction() as conn:
+        if not store.revoke(conn, token_id, datetime.now(UTC)):
+            raise NotFound(f"no active token with id {token_id}")

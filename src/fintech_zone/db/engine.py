@@ -1,0 +1,71 @@
+"""Engine creation and the unit of work that owns each transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def make_engine(url: str) -> Engine:
+    """Build an engine; SQLite gets WAL, ``synchronous=NORMAL`` and enforced foreign keys (DESIGN.md)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling would defer BEGIN until the first write, which lets two
+            # writers read stale data; we issue BEGIN ourselves (see _sqlite_begin) and switch its handling off.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on busy_timeout instead of
+            # failing later with "database is locked" on lock upgrade. Readers take no lock (WAL snapshot).
+            readonly = conn.get_execution_options().get("fz_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    """Holds the engine; ``transaction()`` is the unit of work every use case runs inside."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: commits when the block ends, rolls back on any exception, so nothing is half-written."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work (still a transaction, so a query sees one consistent snapshot)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(fz_readonly=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,31 @@
+"""Alembic environment: runs against the engine handed over in ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import text
+
+from fintech_zone.tables import metadata
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    if connection.dialect.name == "postgresql":
+        # Several workers may start at once; one migrates, the others wait and then find nothing to do.
+        connection.execute(text("SELECT pg_advisory_lock(781_2026)"))
+        connection.commit()
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    finally:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_unlock(781_2026)"))
+            connection.commit()

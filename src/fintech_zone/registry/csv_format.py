@@ -1,0 +1,103 @@
+"""The registry's CSV import format: parsing and per-row checks. Pure (no database).
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first organisation row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fintech_zone.errors import FieldError, InvalidInput
+from fintech_zone.registry.model import NewOrganisation, Organisation, build_organisation
+
+REQUIRED_COLUMNS = ("id", "kind", "jurisdiction", "name_en", "name_zh", "sector")
+OPTIONAL_COLUMNS = ("status", "uscc", "uen", "lei", "bic", "source")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MAX_FIELD = 10_000
+
+
+@dataclass
+class ParsedCsv:
+    organisations: list[tuple[int, Organisation]]
+    errors: list[FieldError]
+
+
+def parse_csv(lines: Iterable[str]) -> ParsedCsv:
+    """Parse and validate every row, collecting every error with its row number instead of stopping at the first."""
+    csv.field_size_limit(MAX_FIELD)
+    reader = csv.reader(lines, strict=True)
+    errors: list[FieldError] = []
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput([FieldError("file", "the file is empty; expected a header row", "header", 1)]) from None
+    except csv.Error as exc:
+        raise InvalidInput([FieldError("file", f"malformed CSV: {exc}", "csv_syntax", 1)]) from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if unknown or missing or duplicated:
+        header_errors = [FieldError(h, "unknown column", "header", 1) for h in unknown]
+        header_errors += [FieldError(c, "required column is missing", "header", 1) for c in missing]
+        header_errors += [FieldError(c, "column appears twice", "header", 1) for c in duplicated]
+        raise InvalidInput(header_errors)
+
+    parsed: list[tuple[int, Organisation]] = []
+    seen_ids: dict[str, int] = {}
+    seen_identifiers: dict[tuple[str, str], int] = {}
+    row_number = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(FieldError("row", f"malformed CSV: {exc}", "csv_syntax", reader.line_num))
+            break  # the parser cannot resynchronise after a syntax error
+        row_number += 1
+        if not values or all(not v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            errors.append(
+                FieldError("row", f"has {len(values)} fields, the header has {len(header)}", "field_count", row_number)
+            )
+            continue
+        record = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
+        required = {k: record.get(k) or "" for k in REQUIRED_COLUMNS}
+        optional = {k: v for k in OPTIONAL_COLUMNS if (v := record.get(k)) is not None}
+        try:
+            org = build_organisation(NewOrganisation(**required, **optional))
+        except InvalidInput as exc:
+            errors.extend(FieldError(e.field, e.message, e.check, row_number) for e in exc.errors)
+            continue
+        if org.id in seen_ids:
+            errors.append(
+                FieldError("id", f"{org.id!r} already appears in row {seen_ids[org.id]}", "duplicate", row_number)
+            )
+            continue
+        seen_ids[org.id] = row_number
+        duplicate_identifier = False
+        for name in ("uscc", "uen", "lei"):
+            value = getattr(org, name)
+            if value is None:
+                continue
+            if (name, value) in seen_identifiers:
+                errors.append(
+                    FieldError(
+                        name, f"{value} already appears in row {seen_identifiers[(name, value)]}", "duplicate", row_number
+                    )
+                )
+                duplicate_identifier = True
+            else:
+                seen_identifiers[(name, value)] = row_number
+        if not duplicate_identifier:
+            parsed.append((row_number, org))
+    return ParsedCsv(parsed, errors)
+
+
+def parse_csv_text(text: str) -> ParsedCsv:
+    return parse_csv(io.StringIO(text, newline=""))

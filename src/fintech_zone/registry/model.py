@@ -1,0 +1,232 @@
+"""The zone registry's domain: organisations, their settlement pipeline, and agreements. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from fintech_zone.errors import FieldError, InvalidInput
+from fintech_zone.registry.identifiers import VALIDATORS
+
+
+class Kind(StrEnum):
+    ENTERPRISE = "enterprise"
+    FINANCIAL_INSTITUTION = "financial_institution"
+    GOVERNMENT_AGENCY = "government_agency"
+    REGULATOR = "regulator"
+    ASSOCIATION = "association"
+    SERVICE_BODY = "service_body"
+
+
+class Sector(StrEnum):
+    """The zone's sector taxonomy (docs/registry.md explains each)."""
+
+    PAYMENTS = "payments"
+    DIGITAL_CURRENCY = "digital_currency"
+    BLOCKCHAIN = "blockchain"
+    LENDING = "lending"
+    WEALTH = "wealth"
+    INSURTECH = "insurtech"
+    REGTECH = "regtech"
+    DATA_AI = "data_ai"
+    INFRASTRUCTURE = "infrastructure"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    """The settlement pipeline, in its forward order."""
+
+    PROSPECT = "prospect"
+    NEGOTIATING = "negotiating"
+    AGREEMENT_SIGNED = "agreement_signed"
+    SETTLED = "settled"
+    EXITED = "exited"
+
+
+PIPELINE: tuple[Status, ...] = tuple(Status)
+
+# ISO 3166-1 alpha-2: China and Singapore are first-class; the other ASEAN members may settle too.
+FIRST_CLASS_JURISDICTIONS = ("CN", "SG")
+ASEAN_MEMBERS = ("BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN")
+JURISDICTIONS: tuple[str, ...] = ("CN", "SG", *(c for c in ASEAN_MEMBERS if c != "SG"))
+
+IDENTIFIER_FIELDS = ("uscc", "uen", "lei", "bic")
+ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    kind: Kind
+    jurisdiction: str
+    name_en: str
+    name_zh: str
+    sector: Sector
+    status: Status | None  # None: not in the settlement pipeline (agencies, regulators, foreign bodies)
+    uscc: str | None = None
+    uen: str | None = None
+    lei: str | None = None
+    bic: str | None = None
+    source: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    org_id: str
+    from_status: Status | None
+    to_status: Status | None
+    changed_on: date
+    reason: str | None
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    type: str
+    title_en: str
+    title_zh: str
+    signed_on: date | None
+    source: str | None
+    party_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise_identifiers(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Validate each present identifier with its check algorithm; returns canonical forms or raises."""
+    out: dict[str, str | None] = {}
+    errors: list[FieldError] = []
+    for name in IDENTIFIER_FIELDS:
+        raw = values.get(name)
+        if raw is None or raw.strip() == "":
+            out[name] = None
+            continue
+        canonical, error = VALIDATORS[name](raw)
+        if error is not None:
+            errors.append(error)
+        out[name] = canonical
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+def check_organisation_fields(org_id: str, jurisdiction: str, name_en: str, name_zh: str) -> None:
+    errors: list[FieldError] = []
+    if not ORG_ID_PATTERN.match(org_id):
+        errors.append(FieldError("id", "1-64 characters of [A-Za-z0-9._:-], starting with a letter or digit", "format"))
+    if jurisdiction not in JURISDICTIONS:
+        errors.append(
+            FieldError(
+                "jurisdiction",
+                f"{jurisdiction!r} is not allowed: use CN, SG or another ASEAN member ({', '.join(JURISDICTIONS)})",
+                "allowed_values",
+            )
+        )
+    for name, value in (("name_en", name_en), ("name_zh", name_zh)):
+        if not value.strip():
+            errors.append(FieldError(name, "must not be blank", "required"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+def check_transition(current: Status | None, target: Status, reason: str | None) -> None:
+    """Forward moves (skipping ahead allowed) need nothing; a backward move needs a reason; standing still is an error.
+
+    An organisation outside the pipeline (``None``) may enter it at any stage.
+    """
+    if current is None:
+        return
+    if target == current:
+        raise InvalidInput([FieldError("status", f"organisation is already {current.value}", "same_status")])
+    backwards = PIPELINE.index(target) < PIPELINE.index(current)
+    if backwards and not (reason and reason.strip()):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "reason",
+                    f"moving back from {current.value} to {target.value} requires a reason",
+                    "reason_required",
+                )
+            ]
+        )
+
+
+def status_as_of(history: list[StatusChange], as_of: date) -> tuple[bool, Status | None]:
+    """Whether the organisation was registered on ``as_of``, and its pipeline status then."""
+    registered = False
+    current: Status | None = None
+    for change in history:  # the store returns history in date order
+        if change.changed_on <= as_of:
+            registered = True
+            current = change.to_status
+    return registered, current
+
+
+@dataclass(frozen=True)
+class NewOrganisation:
+    """Raw input for an organisation, as it arrives from the API, the CLI or a CSV row."""
+
+    id: str
+    kind: str
+    jurisdiction: str
+    name_en: str
+    name_zh: str
+    sector: str
+    status: str | None = Status.PROSPECT.value
+    uscc: str | None = None
+    uen: str | None = None
+    lei: str | None = None
+    bic: str | None = None
+    source: str | None = None
+
+
+def _enum_error(field_name: str, value: str, enum: type[StrEnum]) -> FieldError:
+    allowed = ", ".join(m.value for m in enum)
+    return FieldError(field_name, f"{value!r} is not one of: {allowed}", "allowed_values")
+
+
+def build_organisation(new: NewOrganisation) -> Organisation:
+    """Check every field at once (so a caller sees all problems together) and return the organisation."""
+    errors: list[FieldError] = []
+    jurisdiction = new.jurisdiction.strip().upper()
+    try:
+        check_organisation_fields(new.id, jurisdiction, new.name_en, new.name_zh)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    kind: Kind | None = None
+    sector: Sector | None = None
+    try:
+        kind = Kind(new.kind)
+    except ValueError:
+        errors.append(_enum_error("kind", new.kind, Kind))
+    try:
+        sector = Sector(new.sector)
+    except ValueError:
+        errors.append(_enum_error("sector", new.sector, Sector))
+    status: Status | None = None
+    if new.status is not None:
+        try:
+            status = Status(new.status)
+        except ValueError:
+            errors.append(_enum_error("status", new.status, Status))
+    identifiers: dict[str, str | None] = {}
+    try:
+        identifiers = normalise_identifiers({"uscc": new.uscc, "uen": new.uen, "lei": new.lei, "bic": new.bic})
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if errors or kind is None or sector is None:
+        raise InvalidInput(errors)
+    return Organisation(
+        id=new.id,
+        kind=kind,
+        jurisdiction=jurisdiction,
+        name_en=new.name_en.strip(),
+        name_zh=new.name_zh.strip(),
+        sector=sector,
+        status=status,
+        source=(new.source or None),
+        **identifiers,
+    )

@@ -1,0 +1,209 @@
+"""Registry use cases. Each owns its transaction; the ``*_in`` variants join a caller's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from fintech_zone.db import Database
+from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
+from fintech_zone.paging import Page, decode_cursor, encode_cursor
+from fintech_zone.registry import store
+from fintech_zone.registry.csv_format import parse_csv
+from fintech_zone.registry.model import (
+    Agreement,
+    NewOrganisation,
+    Organisation,
+    Status,
+    StatusChange,
+    build_organisation,
+    check_transition,
+    status_as_of,
+)
+from fintech_zone.registry.store import OrgFilter
+
+__all__ = ["OrgFilter"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_unique_in(conn: Connection, orgs: Sequence[tuple[int | None, Organisation]]) -> list[FieldError]:
+    """Errors for ids and identifiers already held by other organisations in the database."""
+    errors: list[FieldError] = []
+    taken = store.existing_ids(conn, (o.id for _, o in orgs))
+    for row, org in orgs:
+        if org.id in taken:
+            errors.append(FieldError("id", f"organisation {org.id!r} already exists", "duplicate", row))
+    for column in store.IDENTIFIER_COLUMNS:
+        holders = store.identifier_holders(conn, column, (getattr(o, column) for _, o in orgs))
+        for row, org in orgs:
+            value = getattr(org, column)
+            if value and value in holders and holders[value] != org.id:
+                errors.append(
+                    FieldError(column, f"{value} is already registered to {holders[value]!r}", "duplicate", row)
+                )
+    return errors
+
+
+def create_organisation(db: Database, new: NewOrganisation, since: date | None = None) -> Organisation:
+    org = build_organisation(new)
+    with db.transaction() as conn:
+        errors = _check_unique_in(conn, [(None, org)])
+        if errors:
+            raise Conflict("; ".join(f"{e.field}: {e.message}" for e in errors))
+        try:
+            store.insert_organisations(conn, [org], since or date.today(), _now())
+        except IntegrityError as exc:  # a concurrent insert won the race for the same id or identifier
+            raise Conflict(f"organisation {org.id!r} or one of its identifiers was registered concurrently") from exc
+        created = store.get_organisation(conn, org.id)
+    assert created is not None
+    return created
+
+
+def ensure_organisations_in(conn: Connection, orgs: Iterable[Organisation], since: date) -> int:
+    """Register the organisations that are not yet present (idempotent: existing ones are left as they are)."""
+    wanted = list(orgs)
+    taken = store.existing_ids(conn, (o.id for o in wanted))
+    missing = [o for o in wanted if o.id not in taken]
+    store.insert_organisations(conn, missing, since, _now())
+    return len(missing)
+
+
+def get_organisation(db: Database, org_id: str) -> Organisation:
+    with db.read() as conn:
+        org = store.get_organisation(conn, org_id)
+    if org is None:
+        raise NotFound(f"no organisation with id {org_id!r}")
+    return org
+
+
+def require_organisations_in(conn: Connection, ids: Iterable[str], field: str) -> None:
+    wanted = list(dict.fromkeys(ids))
+    missing = [i for i in wanted if i not in store.existing_ids(conn, wanted)]
+    if missing:
+        raise InvalidInput([FieldError(field, f"unknown organisation {m!r}", "unknown_reference") for m in missing])
+
+
+def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: int) -> Page[Organisation]:
+    after = decode_cursor(cursor) if cursor else None
+    with db.read() as conn:
+        rows = store.search(conn, f, after, limit + 1)
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, encode_cursor(items[-1].id) if more and items else None)
+
+
+def count_organisations(db: Database, f: OrgFilter) -> int:
+    with db.read() as conn:
+        return store.count(conn, f)
+
+
+@dataclass(frozen=True)
+class OrganisationDetail:
+    organisation: Organisation
+    history: list[StatusChange]
+    agreements: list[Agreement]
+
+
+def organisation_detail(db: Database, org_id: str) -> OrganisationDetail:
+    with db.read() as conn:
+        org = store.get_organisation(conn, org_id)
+        if org is None:
+            raise NotFound(f"no organisation with id {org_id!r}")
+        return OrganisationDetail(org, store.history(conn, org_id), store.agreements_of(conn, org_id))
+
+
+def change_status(
+    db: Database, org_id: str, target: Status, changed_on: date | None = None, reason: str | None = None
+) -> Organisation:
+    with db.transaction() as conn:
+        org = store.lock_organisation(conn, org_id)
+        if org is None:
+            raise NotFound(f"no organisation with id {org_id!r}")
+        check_transition(org.status, target, reason)
+        when = changed_on or date.today()
+        last = store.history(conn, org_id)
+        if last and when < last[-1].changed_on:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "changed_on",
+                        f"{when} is before the last recorded change ({last[-1].changed_on})",
+                        "chronology",
+                    )
+                ]
+            )
+        store.record_status_change(conn, StatusChange(org_id, org.status, target, when, reason), _now())
+        updated = store.get_organisation(conn, org_id)
+    assert updated is not None
+    return updated
+
+
+def create_agreement(db: Database, agreement: Agreement) -> Agreement:
+    with db.transaction() as conn:
+        if store.get_agreement(conn, agreement.id) is not None:
+            raise Conflict(f"agreement {agreement.id!r} already exists")
+        require_organisations_in(conn, agreement.party_ids, "parties")
+        try:
+            store.insert_agreement(conn, agreement, _now())
+        except IntegrityError as exc:
+            raise Conflict(f"agreement {agreement.id!r} was created concurrently") from exc
+        created = store.get_agreement(conn, agreement.id)
+    assert created is not None
+    return created
+
+
+def ensure_agreement_in(conn: Connection, agreement: Agreement) -> bool:
+    if store.get_agreement(conn, agreement.id) is not None:
+        return False
+    store.insert_agreement(conn, agreement, _now())
+    return True
+
+
+def list_agreements(db: Database) -> list[Agreement]:
+    with db.read() as conn:
+        return store.list_agreements(conn)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    skipped_rows: list[FieldError]
+
+
+def import_csv(db: Database, lines: Iterable[str], *, skip_bad_rows: bool = False, since: date | None = None) -> ImportResult:
+    """All-or-nothing by default: any bad row (syntax, field, duplicate) means nothing is written.
+
+    With ``skip_bad_rows`` the good rows are written and the bad ones reported.
+    """
+    parsed = parse_csv(lines)
+    with db.transaction() as conn:
+        db_errors = _check_unique_in(conn, parsed.organisations)
+        errors = sorted(parsed.errors + db_errors, key=lambda e: (e.row or 0, e.field))
+        if errors and not skip_bad_rows:
+            raise InvalidInput(errors, f"{len({e.row for e in errors})} bad row(s); nothing was imported")
+        bad_rows = {e.row for e in errors}
+        good = [o for row, o in parsed.organisations if row not in bad_rows]
+        try:
+            store.insert_organisations(conn, good, since or date.today(), _now())
+        except IntegrityError as exc:
+            raise Conflict("another import registered some of these organisations concurrently; nothing was imported") from exc
+    return ImportResult(len(good), errors)
+
+
+def statuses_as_of(db: Database, as_of: date) -> dict[str, Status | None]:
+    """Each organisation's pipeline status on a past date (organisations registered later are absent)."""
+    with db.read() as conn:
+        histories = store.all_histories(conn)
+    out: dict[str, Status | None] = {}
+    for org_id, changes in histories.items():
+        registered, status = status_as_of(changes, as_of)
+        if registered:
+            out[org_id] = status
+    return out

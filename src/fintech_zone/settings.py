@@ -1,0 +1,48 @@
+"""Typed settings, read from the environment (prefix ``FZ_``) so the platform runs with no configuration."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./fintech-zone.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FZ_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://… in production.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies. When unset, one is generated once and kept in secret_key_file.",
+    )
+    secret_key_file: Path = Field(default=Path(".fintech-zone-secret"))
+    migrate_on_start: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, description="Requests with a larger body get 413.")
+    session_max_age: int = Field(default=8 * 3600, description="Seconds an operator session lasts.")
+    cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (set behind HTTPS).")
+    page_size_default: int = 50
+    page_size_max: int = 500
+
+    def resolved_secret_key(self) -> str:
+        """The cookie-signing key: configured, else read from (or created in) ``secret_key_file``.
+
+        Generating it on first use keeps ``fintech-zone serve`` configuration-free while sessions still survive a
+        restart; a key baked into the code would let anyone forge a session.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        key = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(key, encoding="utf-8")
+        return key

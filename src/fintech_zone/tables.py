@@ -1,0 +1,8 @@
+"""Imports every context's tables so ``metadata`` is complete (for migrations and test set-up only)."""
+
+from fintech_zone.auth import store as auth_store
+from fintech_zone.db import metadata
+from fintech_zone.progress import store as progress_store
+from fintech_zone.registry import store as registry_store
+
+__all__ = ["auth_store", "metadata", "progress_store", "registry_store"]
