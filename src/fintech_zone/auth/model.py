@@ -43,6 +43,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def check_token_request(role: Role, org_id: str | None) -> None:
+TOKEN_NAME_MAX = 200  # the width of the name column
+
+
+def check_token_request(role: Role, org_id: str | None, name: str | None = None) -> None:
+    errors: list[FieldError] = []
     if role is Role.PARTICIPANT and not org_id:
-        raise InvalidInput([FieldError("org", "a participant token must be bound to an organisation", "required")])
+        errors.append(FieldError("org", "a participant token must be bound to an organisation", "required"))
+    if name is not None and len(name) > TOKEN_NAME_MAX:
+        errors.append(FieldError("name", f"must be at most {TOKEN_NAME_MAX} characters, got {len(name)}", "length"))
+    if errors:
+        raise InvalidInput(errors)

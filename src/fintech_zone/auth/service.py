@@ -13,7 +13,7 @@ from fintech_zone.registry import service as registry
 
 
 def create_token(db: Database, role: Role, org_id: str | None = None, name: str | None = None) -> tuple[str, TokenInfo]:
-    check_token_request(role, org_id)
+    check_token_request(role, org_id, name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.transaction() as conn:
         if org_id is not None:

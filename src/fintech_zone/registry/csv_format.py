@@ -56,8 +56,12 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(FieldError("row", f"malformed CSV: {exc}", "csv_syntax", reader.line_num))
-            break  # the parser cannot resynchronise after a syntax error
+            # The parser cannot resynchronise after a syntax error (an unterminated quote swallows every later
+            # row), so the rest of the file is unknown: refuse the whole file, even with skip_bad_rows.
+            raise InvalidInput(
+                [FieldError("row", f"malformed CSV: {exc}", "csv_syntax", row_number + 1)],
+                f"row {row_number + 1}: malformed CSV ({exc}); nothing was imported",
+            ) from None
         row_number += 1
         if not values or all(not v.strip() for v in values):
             continue

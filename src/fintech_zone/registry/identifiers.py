@@ -79,9 +79,16 @@ def _stdnum_check(
 validate_uen = _stdnum_check(
     "uen", "Singapore UEN", stdnum_uen.compact, stdnum_uen.validate, "check_letter"
 )
-validate_lei = _stdnum_check(
-    "lei", "LEI (ISO 17442)", stdnum_lei.compact, stdnum_lei.validate, "iso7064_mod97_10"
-)
+def _lei_validate(code: str) -> str:
+    # stdnum checks only the mod 97-10 digits; ISO 17442 also fixes 20 characters ending in two digits.
+    if len(code) != 20:
+        raise InvalidLength()
+    if not code.isalnum() or not code.isascii() or not code[-2:].isdigit():
+        raise InvalidFormat()
+    return stdnum_lei.validate(code)
+
+
+validate_lei = _stdnum_check("lei", "LEI (ISO 17442)", stdnum_lei.compact, _lei_validate, "iso7064_mod97_10")
 validate_bic = _stdnum_check("bic", "BIC (ISO 9362)", stdnum_bic.compact, stdnum_bic.validate, "structure")
 
 VALIDATORS: dict[str, Callable[[str], tuple[str, FieldError | None]]] = {

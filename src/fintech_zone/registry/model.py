@@ -54,6 +54,22 @@ JURISDICTIONS: tuple[str, ...] = ("CN", "SG", *(c for c in ASEAN_MEMBERS if c !=
 
 IDENTIFIER_FIELDS = ("uscc", "uen", "lei", "bic")
 ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+NAME_MAX = 300  # the widths of the name and title columns
+TITLE_MAX = 500
+AGREEMENT_KEY_MAX = 64
+# Control characters have no place in stored text (PostgreSQL refuses NUL outright); free text may keep
+# tabs and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text_error(field_name: str, value: str, max_length: int | None = None, multiline: bool = False) -> FieldError | None:
+    """The first problem with a piece of text a person typed: control characters, or more than ``max_length``."""
+    if (_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(value):
+        return FieldError(field_name, "must not contain control characters", "control_characters")
+    if max_length is not None and len(value) > max_length:
+        return FieldError(field_name, f"must be at most {max_length} characters, got {len(value)}", "length")
+    return None
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,8 @@ def check_organisation_fields(org_id: str, jurisdiction: str, name_en: str, name
     for name, value in (("name_en", name_en), ("name_zh", name_zh)):
         if not value.strip():
             errors.append(FieldError(name, "must not be blank", "required"))
+        elif (error := text_error(name, value.strip(), NAME_MAX)) is not None:
+            errors.append(error)
     if errors:
         raise InvalidInput(errors)
 
@@ -137,6 +155,8 @@ def check_transition(current: Status | None, target: Status, reason: str | None)
 
     An organisation outside the pipeline (``None``) may enter it at any stage.
     """
+    if reason is not None and (error := text_error("reason", reason, multiline=True)) is not None:
+        raise InvalidInput([error])
     if current is None:
         return
     if target == current:
@@ -212,6 +232,8 @@ def build_organisation(new: NewOrganisation) -> Organisation:
             status = Status(new.status)
         except ValueError:
             errors.append(_enum_error("status", new.status, Status))
+    if new.source is not None and (error := text_error("source", new.source, multiline=True)) is not None:
+        errors.append(error)
     identifiers: dict[str, str | None] = {}
     try:
         identifiers = normalise_identifiers({"uscc": new.uscc, "uen": new.uen, "lei": new.lei, "bic": new.bic})
@@ -230,3 +252,25 @@ def build_organisation(new: NewOrganisation) -> Organisation:
         source=(new.source or None),
         **identifiers,
     )
+
+
+def check_agreement(agreement: Agreement) -> None:
+    """Every text field of an agreement fits its column and holds no control characters."""
+    errors: list[FieldError] = []
+    for name, value, max_length in (
+        ("id", agreement.id, AGREEMENT_KEY_MAX),
+        ("type", agreement.type, AGREEMENT_KEY_MAX),
+        ("title_en", agreement.title_en, TITLE_MAX),
+        ("title_zh", agreement.title_zh, TITLE_MAX),
+    ):
+        if not value.strip():
+            errors.append(FieldError(name, "must not be blank", "required"))
+        elif (error := text_error(name, value, max_length)) is not None:
+            errors.append(error)
+    if agreement.source is not None and (error := text_error("source", agreement.source, multiline=True)):
+        errors.append(error)
+    if not agreement.party_ids:
+        errors.append(FieldError("parties", "an agreement needs at least one party", "required"))
+    errors += [e for p in agreement.party_ids if (e := text_error("parties", p)) is not None]
+    if errors:
+        raise InvalidInput(errors)

@@ -15,12 +15,14 @@ from fintech_zone.paging import Page, decode_cursor, encode_cursor
 from fintech_zone.registry import store
 from fintech_zone.registry.csv_format import parse_csv
 from fintech_zone.registry.model import (
+    ORG_ID_PATTERN,
     Agreement,
     NewOrganisation,
     Organisation,
     Status,
     StatusChange,
     build_organisation,
+    check_agreement,
     check_transition,
     status_as_of,
 )
@@ -31,6 +33,11 @@ __all__ = ["OrgFilter"]
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _storable(key: str) -> bool:
+    """Whether a key can be sent to the database at all (PostgreSQL refuses NUL in text, even in a lookup)."""
+    return "\x00" not in key
 
 
 def _check_unique_in(conn: Connection, orgs: Sequence[tuple[int | None, Organisation]]) -> list[FieldError]:
@@ -77,7 +84,7 @@ def ensure_organisations_in(conn: Connection, orgs: Iterable[Organisation], sinc
 
 def get_organisation(db: Database, org_id: str) -> Organisation:
     with db.read() as conn:
-        org = store.get_organisation(conn, org_id)
+        org = store.get_organisation(conn, org_id) if _storable(org_id) else None
     if org is None:
         raise NotFound(f"no organisation with id {org_id!r}")
     return org
@@ -85,13 +92,25 @@ def get_organisation(db: Database, org_id: str) -> Organisation:
 
 def require_organisations_in(conn: Connection, ids: Iterable[str], field: str) -> None:
     wanted = list(dict.fromkeys(ids))
-    missing = [i for i in wanted if i not in store.existing_ids(conn, wanted)]
+    found = store.existing_ids(conn, [i for i in wanted if _storable(i)])
+    missing = [i for i in wanted if i not in found]
     if missing:
         raise InvalidInput([FieldError(field, f"unknown organisation {m!r}", "unknown_reference") for m in missing])
 
 
+def _after_id(cursor: str) -> str:
+    """The id a cursor points after; only a cursor this server could have issued is accepted."""
+    after = decode_cursor(cursor)
+    if not ORG_ID_PATTERN.match(after) or encode_cursor(after) != cursor:
+        raise InvalidInput([FieldError("cursor", "not a cursor this server issued", "format")])
+    return after
+
+
 def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: int) -> Page[Organisation]:
-    after = decode_cursor(cursor) if cursor else None
+    after = _after_id(cursor) if cursor else None
+    bad = [name for name in ("q", "jurisdiction") if not _storable(getattr(f, name) or "")]
+    if bad:
+        raise InvalidInput([FieldError(name, "must not contain NUL characters", "control_characters") for name in bad])
     with db.read() as conn:
         rows = store.search(conn, f, after, limit + 1)
     more = len(rows) > limit
@@ -113,7 +132,7 @@ class OrganisationDetail:
 
 def organisation_detail(db: Database, org_id: str) -> OrganisationDetail:
     with db.read() as conn:
-        org = store.get_organisation(conn, org_id)
+        org = store.get_organisation(conn, org_id) if _storable(org_id) else None
         if org is None:
             raise NotFound(f"no organisation with id {org_id!r}")
         return OrganisationDetail(org, store.history(conn, org_id), store.agreements_of(conn, org_id))
@@ -123,7 +142,7 @@ def change_status(
     db: Database, org_id: str, target: Status, changed_on: date | None = None, reason: str | None = None
 ) -> Organisation:
     with db.transaction() as conn:
-        org = store.lock_organisation(conn, org_id)
+        org = store.lock_organisation(conn, org_id) if _storable(org_id) else None
         if org is None:
             raise NotFound(f"no organisation with id {org_id!r}")
         check_transition(org.status, target, reason)
@@ -146,6 +165,7 @@ def change_status(
 
 
 def create_agreement(db: Database, agreement: Agreement) -> Agreement:
+    check_agreement(agreement)
     with db.transaction() as conn:
         if store.get_agreement(conn, agreement.id) is not None:
             raise Conflict(f"agreement {agreement.id!r} already exists")

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 
 LANGS = ("zh", "en")
 BABEL_LOCALE = {"zh": "zh_Hans_CN", "en": "en_GB"}
-CATALOG_DIR = {"zh": "zh_CN"}
+CATALOG_DIR = {"zh": "zh_CN", "en": "en"}
 DEFAULT_LANG = "en"
 
 

@@ -13,7 +13,7 @@ engine = config.attributes["engine"]
 with engine.connect() as connection:
     if connection.dialect.name == "postgresql":
         # Several workers may start at once; one migrates, the others wait and then find nothing to do.
-        connection.execute(text("SELECT pg_advisory_lock(781_2026)"))
+        connection.execute(text("SELECT pg_advisory_lock(7812026)"))
         connection.commit()
     try:
         context.configure(
@@ -27,5 +27,5 @@ with engine.connect() as connection:
         connection.commit()
     finally:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_unlock(781_2026)"))
+            connection.execute(text("SELECT pg_advisory_unlock(7812026)"))
             connection.commit()

@@ -1,0 +1,3 @@
+from fintech_zone.cli import main
+
+main()
