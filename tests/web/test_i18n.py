@@ -76,7 +76,7 @@ def template_files() -> list[Path]:
 def test_extraction_sees_templates_and_python() -> None:
     found = extracted()
     # One id from each kind of source, so a broken method map cannot make the other tests pass vacuously.
-    assert "fintech_zone/registry/templates/registry_rows.html" in found["{n} organisations match."]
+    assert "fintech_zone/registry/templates/registry_rows.html" in found["Matching organisations: {n}"]
     assert "fintech_zone/progress/templates/report.md.j2" in found["Overview"]
     assert "fintech_zone/web/console.py" in found["That token is unknown or revoked."]
     assert "fintech_zone/progress/report.py" in found["Due: {date}"]
@@ -201,8 +201,8 @@ def test_english_catalog_holds_only_enum_labels() -> None:
 
 
 def test_translator_formats_after_translating() -> None:
-    assert Translator("zh").gettext("{n} organisations match.", n=3) == "共有3家机构符合条件。"
-    assert Translator("en").gettext("{n} organisations match.", n=3) == "3 organisations match."
+    assert Translator("zh").gettext("Matching organisations: {n}", n=3) == "符合条件的机构：3家"
+    assert Translator("en").gettext("Matching organisations: {n}", n=3) == "Matching organisations: 3"
     assert Translator("zh").gettext("Source: {ref}", ref="§2.1") == "来源：§2.1"
 
 
@@ -247,3 +247,9 @@ def test_translator_falls_back() -> None:
 )
 def test_choose_lang(query: str | None, cookie: str | None, accept: str | None, expected: str) -> None:
     assert choose_lang(query, cookie, accept) == expected
+
+
+def test_accept_language_quality_values_are_honoured() -> None:
+    assert choose_lang(None, None, "en;q=0.1, zh;q=0.9") == "zh"
+    assert choose_lang(None, None, "zh-CN;q=0, en") == "en"
+    assert choose_lang(None, None, "fr, zh-TW;q=0.5") == "zh"

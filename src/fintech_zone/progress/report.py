@@ -71,7 +71,7 @@ def _context(facts: ReportFacts, lang: str) -> dict[str, Any]:
             parts.append(t.gettext("Figures: {list}.", list=listed))
         if m.agency_ids:
             parts.append(t.gettext("Agencies: {names}.", names=names(m.agency_ids)))
-        return " ".join(parts)
+        return ("" if lang == "zh" else " ").join(parts)
 
     def task_text(task: Task, status: TaskStatus) -> str:
         details = [t.gettext("Lead: {name}", name=org_name(task.lead_id))]
@@ -83,8 +83,8 @@ def _context(facts: ReportFacts, lang: str) -> dict[str, Any]:
 
     c = facts.registry_counts
     zone_figures = t.gettext(
-        "On {date} the registry held {n} organisations: {settled} settled, {signed} with a signed agreement, "
-        "{negotiating} negotiating, {prospect} prospects, {exited} exited.",
+        "Organisations in the registry on {date}: {n}. Settled: {settled}; agreement signed: {signed}; "
+        "negotiating: {negotiating}; prospect: {prospect}; exited: {exited}.",
         date=t.date(facts.as_of), n=c.get("registered", 0), settled=c.get("settled", 0),
         signed=c.get("agreement_signed", 0), negotiating=c.get("negotiating", 0), prospect=c.get("prospect", 0),
         exited=c.get("exited", 0),

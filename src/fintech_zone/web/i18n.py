@@ -55,8 +55,24 @@ def choose_lang(query: str | None, cookie: str | None, accept_language: str | No
         if candidate in LANGS:
             return candidate
     if accept_language:
-        preferred = [part.split(";")[0].strip().replace("-", "_") for part in accept_language.split(",")]
-        found = negotiate_locale(preferred, ["zh_CN", "zh", "en"], sep="_")
-        if found:
-            return "zh" if found.startswith("zh") else "en"
+        for tag in _by_quality(accept_language):
+            found = negotiate_locale([tag], ["zh_CN", "zh", "en"], sep="_")
+            if found:
+                return "zh" if found.startswith("zh") else "en"
     return DEFAULT_LANG
+
+
+def _by_quality(header: str) -> list[str]:
+    """Language tags of an Accept-Language header, most preferred first (q-values honoured, q=0 dropped)."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.strip().replace("-", "_")))
+    return [tag for _, _, tag in sorted(weighted)]
