@@ -66,7 +66,7 @@ def machine_info(pg_url: str | None = None) -> dict[str, Any]:
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **machine_load("before"),
     }
     if pg_url:
         engine = create_engine(pg_url)
@@ -74,6 +74,17 @@ def machine_info(pg_url: str | None = None) -> dict[str, Any]:
             info["postgresql"] = conn.exec_driver_sql("SHOW server_version").scalar()
         engine.dispose()
     return info
+
+
+def machine_load(when: str) -> dict[str, Any]:
+    """How busy the (shared) machine is: load average and, where the kernel has it, CPU pressure (PSI)."""
+    out: dict[str, Any] = {f"load_average_{when}": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0].split()
+        out[f"cpu_pressure_{when}"] = " ".join(some[1:3])  # share of time some task waited for a CPU
+    except (OSError, IndexError):
+        pass
+    return out
 
 
 def command_line(module: str, argv: list[str] | None) -> str:
@@ -184,14 +195,14 @@ def _stage_import(csv_path: Path, url: str) -> dict[str, Any]:
     db = Database.from_url(url)
     with db.read() as conn:  # connect (and set pragmas) outside the timed region, as a running CLI has
         conn.exec_driver_sql("SELECT 1")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with csv_path.open(encoding="utf-8-sig", newline="") as fh:
         result = service.import_csv(db, fh)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     db.dispose()
     assert not result.skipped_rows, result.skipped_rows[:5]
     parts["commit_and_other"] = seconds - sum(parts.values())
-    return {"rows": result.imported, "seconds": seconds,
+    return {"rows": result.imported, "seconds": seconds, "cpu_seconds": cpu,
             "breakdown_seconds": {k: round(v, 3) for k, v in parts.items()}}
 
 
@@ -205,19 +216,20 @@ def _stage_cli(csv_path: Path, url: str) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"CLI failed ({done.returncode}): {done.stderr[-2000:]}")
     rows = int(done.stdout.split()[1])  # "imported N organisation(s)"
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"rows": rows, "seconds": seconds, "peak_rss_mb": round(child_rss, 1), "output": done.stdout.strip()}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"rows": rows, "seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def _stage_parse_only(csv_path: Path, url: str) -> dict[str, Any]:
     from fintech_zone.registry.csv_format import parse_csv
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with csv_path.open(encoding="utf-8-sig", newline="") as fh:
         parsed = parse_csv(fh)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert not parsed.errors, parsed.errors[:5]
-    return {"rows": len(parsed.organisations), "seconds": seconds}
+    return {"rows": len(parsed.organisations), "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _stage_insert_core(csv_path: Path, url: str) -> dict[str, Any]:
@@ -230,12 +242,12 @@ def _stage_insert_core(csv_path: Path, url: str) -> dict[str, Any]:
     db = Database.from_url(url)
     with db.read() as conn:
         conn.exec_driver_sql("SELECT 1")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with db.transaction() as conn:
         store.insert_organisations(conn, orgs, date.today(), datetime.now(UTC))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     db.dispose()
-    return {"rows": len(orgs), "seconds": seconds}
+    return {"rows": len(orgs), "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _stage_insert_dbapi(csv_path: Path, url: str) -> dict[str, Any]:
@@ -252,18 +264,18 @@ def _stage_insert_dbapi(csv_path: Path, url: str) -> dict[str, Any]:
     raw = db.engine.raw_connection()  # for SQLite: WAL, synchronous=NORMAL, as the app has it
     dbapi = raw.driver_connection
     assert dbapi is not None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     cur = dbapi.cursor()
     if sqlite:
         cur.execute("BEGIN IMMEDIATE")
     cur.executemany(org_sql, orgs)
     cur.executemany(hist_sql, history)
     dbapi.commit() if not sqlite else cur.execute("COMMIT")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     cur.close()
     raw.close()
     db.dispose()
-    return {"rows": len(orgs), "seconds": seconds}
+    return {"rows": len(orgs), "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _stage_copy(csv_path: Path, url: str) -> dict[str, Any]:
@@ -274,7 +286,7 @@ def _stage_copy(csv_path: Path, url: str) -> dict[str, Any]:
     raw = db.engine.raw_connection()
     dbapi = raw.driver_connection
     assert dbapi is not None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with dbapi.cursor() as cur:
         with cur.copy(f"COPY registry_organisations ({', '.join(ORG_COLUMNS)}) FROM STDIN") as copy:
             for row in orgs:
@@ -283,10 +295,10 @@ def _stage_copy(csv_path: Path, url: str) -> dict[str, Any]:
             for row in history:
                 copy.write_row(row)
     dbapi.commit()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     raw.close()
     db.dispose()
-    return {"rows": len(orgs), "seconds": seconds}
+    return {"rows": len(orgs), "seconds": seconds, "cpu_seconds": cpu}
 
 
 STAGES: dict[str, Callable[[Path, str], dict[str, Any]]] = {
@@ -313,6 +325,7 @@ def _run_stage_child(stage: str, csv_path: Path, url: str) -> dict[str, Any]:
 
 def _finish(result: dict[str, Any]) -> dict[str, Any]:
     result["seconds"] = round(result["seconds"], 3)
+    result["cpu_seconds"] = round(result["cpu_seconds"], 3)
     result["rows_per_second"] = round(result["rows"] / result["seconds"]) if result["seconds"] else None
     return result
 
@@ -352,6 +365,7 @@ def run_backend(backend: str, csv_path: Path, workdir: Path, pg_url: str | None,
         "seconds": main["seconds"],
         "rows_per_second": main["rows_per_second"],
         "peak_rss_mb": main["peak_rss_mb"],
+        "cpu_seconds": main["cpu_seconds"],
     }
     if "breakdown_seconds" in main:
         out["breakdown_seconds"] = main["breakdown_seconds"]
@@ -361,7 +375,7 @@ def run_backend(backend: str, csv_path: Path, workdir: Path, pg_url: str | None,
         out["target_seconds"] = TARGET_SECONDS
         out["target_met"] = main["seconds"] <= TARGET_SECONDS
     out["comparison"] = {
-        k: {f: v[f] for f in ("rows", "seconds", "rows_per_second", "peak_rss_mb") if f in v}
+        k: {f: v[f] for f in ("rows", "seconds", "rows_per_second", "cpu_seconds", "peak_rss_mb") if f in v}
         for k, v in measured.items() if k != "import"
     }
     return out
@@ -412,7 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         for b in backends:
             report[b] = run_backend(b, csv_path, workdir, args.postgres, stages, args.repeat)
-        report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        report["machine"].update(machine_load("after"))
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -54,4 +54,7 @@ def report_domain_error(exc: DomainError) -> NoReturn:
         if exc.detail and not exc.detail.startswith(exc.errors[0].field if exc.errors else "\0"):
             typer.echo(exc.detail, err=True)
         sys.exit(2)
-    fail(exc.detail)
+    # Not fail(): this runs after Typer has returned, where a typer.Exit is no longer caught and would surface
+    # as a traceback with exit code 1.
+    typer.echo(f"error: {exc.detail}", err=True)
+    sys.exit(2)

@@ -24,8 +24,14 @@ from fintech_zone.registry.model import NewOrganisation
 ORGS = "/api/v1/registry/organisations"
 PROBLEM = "application/problem+json"
 FZ = Path(sys.executable).parent / "fintech-zone"
-NEW_ORG = {"id": "sg-a", "kind": "enterprise", "jurisdiction": "SG", "name_en": "A", "name_zh": "甲",
-           "sector": "payments"}
+NEW_ORG = {
+    "id": "sg-a",
+    "kind": "enterprise",
+    "jurisdiction": "SG",
+    "name_en": "A",
+    "name_zh": "甲",
+    "sector": "payments",
+}
 
 
 def assert_problem(r: Any, status: int, slug: str) -> dict[str, Any]:
@@ -47,10 +53,12 @@ def token_rows(db: Database) -> list[Any]:
 
 
 def add_org(db: Database, org_id: str = "sg-bank") -> None:
-    registry.create_organisation(db, NewOrganisation(org_id, "financial_institution", "SG", "Bank", "银行", "payments"))
+    registry.create_organisation(
+        db, NewOrganisation(org_id, "financial_institution", "SG", "Bank", "银行", "payments")
+    )
 
 
-# --- bearer tokens on the API --------------------------------------------------------------------------------
+# --- bearer tokens on the API -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -66,8 +74,9 @@ def add_org(db: Database, org_id: str = "sg-bank") -> None:
     ],
     ids=["missing", "empty", "basic", "bearer-no-token", "unknown", "no-prefix", "too-long"],
 )
-def test_missing_or_bad_token_gives_401_with_a_challenge(client: TestClient, db: Database,
-                                                         headers: dict[str, str], challenge: str) -> None:
+def test_missing_or_bad_token_gives_401_with_a_challenge(
+    client: TestClient, db: Database, headers: dict[str, str], challenge: str
+) -> None:
     for method, url, body in [("GET", ORGS, None), ("POST", ORGS, NEW_ORG), ("GET", f"{ORGS}/sg-a", None)]:
         r = client.request(method, url, json=body, headers=headers)
         assert_problem(r, 401, "unauthorized")
@@ -87,13 +96,22 @@ def test_non_operators_read_but_cannot_write(client: TestClient, db: Database, r
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(ORGS, headers=headers).status_code == 200
     assert client.get(f"{ORGS}/sg-bank", headers=headers).status_code == 200
-    writes = [
+    writes: list[tuple[str, str, dict[str, Any]]] = [
         ("POST", ORGS, {"json": NEW_ORG}),
         ("POST", f"{ORGS}/sg-bank/status", {"json": {"status": "settled"}}),
-        ("POST", "/api/v1/registry/agreements", {"json": {"id": "ag", "type": "t", "title_en": "t", "title_zh": "t",
-                                                          "parties": ["sg-bank"]}}),
-        ("POST", "/api/v1/registry/imports", {"content": b"id,kind,jurisdiction,name_en,name_zh,sector\n",
-                                              "headers": {**headers, "content-type": "text/csv"}}),
+        (
+            "POST",
+            "/api/v1/registry/agreements",
+            {"json": {"id": "ag", "type": "t", "title_en": "t", "title_zh": "t", "parties": ["sg-bank"]}},
+        ),
+        (
+            "POST",
+            "/api/v1/registry/imports",
+            {
+                "content": b"id,kind,jurisdiction,name_en,name_zh,sector\n",
+                "headers": {**headers, "content-type": "text/csv"},
+            },
+        ),
     ]
     for method, url, kwargs in writes:
         kwargs.setdefault("headers", headers)
@@ -132,7 +150,7 @@ def test_revoking_twice_or_an_unknown_token_is_not_found(db: Database) -> None:
 
 
 def test_only_the_hash_is_stored(db: Database) -> None:
-    token, info = auth.create_token(db, Role.OPERATOR, name="ops")
+    token, _ = auth.create_token(db, Role.OPERATOR, name="ops")
     [row] = token_rows(db)
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert all(token not in str(value) for value in row)
@@ -155,7 +173,7 @@ def test_participant_tokens_need_a_known_organisation(db: Database) -> None:
     assert [r.org_id for r in token_rows(db)] == ["sg-bank"]
 
 
-# --- the token CLI -------------------------------------------------------------------------------------------
+# --- the token CLI ------------------------------------------------------------------------------------------
 
 
 def run_cli(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -167,8 +185,18 @@ def test_cli_token_create_prints_the_token_alone_and_stores_only_its_hash(
     db_url: str, db: Database, client: TestClient, tmp_path: Path
 ) -> None:
     add_org(db)
-    result = run_cli(db_url, tmp_path, "token", "create", "--role", "participant", "--org", "sg-bank",
-                     "--name", "bank robot")
+    result = run_cli(
+        db_url,
+        tmp_path,
+        "token",
+        "create",
+        "--role",
+        "participant",
+        "--org",
+        "sg-bank",
+        "--name",
+        "bank robot",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and result.stdout == lines[0] + "\n"
@@ -226,7 +254,7 @@ def test_cli_revoke(db_url: str, db: Database, client: TestClient, tmp_path: Pat
     assert "no active token" in again.stderr and "Traceback" not in again.stderr
 
 
-# --- the web session -----------------------------------------------------------------------------------------
+# --- the web session ----------------------------------------------------------------------------------------
 
 
 def set_cookie_attributes(r: Any) -> tuple[str, set[str]]:

@@ -36,7 +36,9 @@ def org(org_id: str = "sg-acme-pay", **over: Any) -> dict[str, Any]:
     return body
 
 
-def create(client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay", **over: Any) -> dict[str, Any]:
+def create(
+    client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay", **over: Any
+) -> dict[str, Any]:
     r = client.post(ORGS, json=org(org_id, **over), headers=headers)
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
@@ -62,11 +64,13 @@ def error_fields(body: dict[str, Any]) -> dict[str, str]:
     return {e["field"]: e["check"] for e in body["errors"]}
 
 
-# --- create --------------------------------------------------------------------------------------------------
+# --- create -------------------------------------------------------------------------------------------------
 
 
 def test_create_returns_201_with_the_organisation(client: TestClient, operator: dict[str, str]) -> None:
-    r = client.post(ORGS, json=org(uscc=USCC.lower(), lei=LEI, bic=BIC, uen=UEN, jurisdiction="sg"), headers=operator)
+    r = client.post(
+        ORGS, json=org(uscc=USCC.lower(), lei=LEI, bic=BIC, uen=UEN, jurisdiction="sg"), headers=operator
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"] == "sg-acme-pay"
@@ -103,11 +107,18 @@ def test_bad_identifier_gives_422_naming_field_and_check(
 
 
 def test_every_bad_field_is_reported_together(client: TestClient, operator: dict[str, str]) -> None:
-    r = client.post(ORGS, json=org(id="-x", jurisdiction="US", uscc="91110000600037341X", lei="5493001KJTIIGC8Y1R13"),
-                    headers=operator)
+    r = client.post(
+        ORGS,
+        json=org(id="-x", jurisdiction="US", uscc="91110000600037341X", lei="5493001KJTIIGC8Y1R13"),
+        headers=operator,
+    )
     body = assert_problem(r, 422, "invalid-input")
-    assert error_fields(body) == {"id": "format", "jurisdiction": "allowed_values", "uscc": "check_character",
-                                  "lei": "iso7064_mod97_10"}
+    assert error_fields(body) == {
+        "id": "format",
+        "jurisdiction": "allowed_values",
+        "uscc": "check_character",
+        "lei": "iso7064_mod97_10",
+    }
 
 
 def test_duplicate_id_gives_409(client: TestClient, operator: dict[str, str], db: Database) -> None:
@@ -136,19 +147,48 @@ def test_bic_may_be_shared_by_branches(client: TestClient, operator: dict[str, s
     create(client, operator, "branch-2", bic="BKCHCNBJ")
 
 
-# --- list, filter, search ------------------------------------------------------------------------------------
+# --- list, filter, search -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def population(client: TestClient, operator: dict[str, str]) -> None:
     create(client, operator, "sg-alpha", name_en="Alpha Payments", name_zh="阿尔法支付", uen=UEN)
-    create(client, operator, "sg-beta", kind="financial_institution", name_en="Beta Bank", name_zh="贝塔银行",
-           sector="lending", bic=BIC)
-    create(client, operator, "cn-gamma", jurisdiction="CN", name_en="Gamma Chain", name_zh="伽马链",
-           sector="blockchain", uscc=USCC, status="settled")
-    create(client, operator, "cn-delta", jurisdiction="CN", kind="financial_institution", name_en="Delta 100% Bank",
-           name_zh="德尔塔银行", sector="lending", lei=LEI, status="negotiating")
-    create(client, operator, "my-eps_ilon", jurisdiction="MY", name_en="Epsilon", name_zh="艾普西龙", status=None)
+    create(
+        client,
+        operator,
+        "sg-beta",
+        kind="financial_institution",
+        name_en="Beta Bank",
+        name_zh="贝塔银行",
+        sector="lending",
+        bic=BIC,
+    )
+    create(
+        client,
+        operator,
+        "cn-gamma",
+        jurisdiction="CN",
+        name_en="Gamma Chain",
+        name_zh="伽马链",
+        sector="blockchain",
+        uscc=USCC,
+        status="settled",
+    )
+    create(
+        client,
+        operator,
+        "cn-delta",
+        jurisdiction="CN",
+        kind="financial_institution",
+        name_en="Delta 100% Bank",
+        name_zh="德尔塔银行",
+        sector="lending",
+        lei=LEI,
+        status="negotiating",
+    )
+    create(
+        client, operator, "my-eps_ilon", jurisdiction="MY", name_en="Epsilon", name_zh="艾普西龙", status=None
+    )
 
 
 def ids(client: TestClient, headers: dict[str, str], **params: Any) -> list[str]:
@@ -187,8 +227,9 @@ def ids(client: TestClient, headers: dict[str, str], **params: Any) -> list[str]
         ({"q": "bank", "jurisdiction": "SG", "kind": "financial_institution"}, ["sg-beta"]),
     ],
 )
-def test_filters_and_search(client: TestClient, viewer: dict[str, str], params: dict[str, str],
-                            expected: list[str]) -> None:
+def test_filters_and_search(
+    client: TestClient, viewer: dict[str, str], params: dict[str, str], expected: list[str]
+) -> None:
     assert ids(client, viewer, **params) == expected
 
 
@@ -207,7 +248,9 @@ def test_filters_and_search(client: TestClient, viewer: dict[str, str], params: 
         {"jurisdiction": "\x00\x00"},
     ],
 )
-def test_bad_query_parameters_give_422(client: TestClient, viewer: dict[str, str], params: dict[str, Any]) -> None:
+def test_bad_query_parameters_give_422(
+    client: TestClient, viewer: dict[str, str], params: dict[str, Any]
+) -> None:
     body = assert_problem(client.get(ORGS, params=params, headers=viewer), 422, "invalid-input")
     assert set(error_fields(body)) == set(params)
 
@@ -285,14 +328,15 @@ def _b64(raw: bytes) -> str:
         "x" * 401,  # longer than any cursor this server issues
     ],
 )
-def test_garbage_cursor_gives_422_not_500(client: TestClient, operator: dict[str, str], viewer: dict[str, str],
-                                          cursor: str) -> None:
+def test_garbage_cursor_gives_422_not_500(
+    client: TestClient, operator: dict[str, str], viewer: dict[str, str], cursor: str
+) -> None:
     create(client, operator, "org-01")
     body = assert_problem(client.get(ORGS, params={"cursor": cursor}, headers=viewer), 422, "invalid-input")
     assert "cursor" in error_fields(body)
 
 
-# --- one organisation ----------------------------------------------------------------------------------------
+# --- one organisation ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("org_id", ["nobody", "a%00b", "x" * 300])
@@ -304,11 +348,21 @@ def test_unknown_id_gives_404_problem(client: TestClient, viewer: dict[str, str]
 def test_detail_has_history_and_agreements(client: TestClient, operator: dict[str, str]) -> None:
     create(client, operator, "sg-a", since="2024-01-02")
     create(client, operator, "cn-b", jurisdiction="CN", since="2024-01-03")
-    client.post(f"{ORGS}/sg-a/status", json={"status": "negotiating", "changed_on": "2024-02-01"}, headers=operator)
-    client.post(f"{API}/agreements", headers=operator, json={
-        "id": "ag-1", "type": "settlement", "title_en": "Settlement", "title_zh": "落户协议",
-        "signed_on": "2024-03-01", "parties": ["sg-a", "cn-b"],
-    })
+    client.post(
+        f"{ORGS}/sg-a/status", json={"status": "negotiating", "changed_on": "2024-02-01"}, headers=operator
+    )
+    client.post(
+        f"{API}/agreements",
+        headers=operator,
+        json={
+            "id": "ag-1",
+            "type": "settlement",
+            "title_en": "Settlement",
+            "title_zh": "落户协议",
+            "signed_on": "2024-03-01",
+            "parties": ["sg-a", "cn-b"],
+        },
+    )
     d = client.get(f"{ORGS}/sg-a", headers=operator).json()
     assert d["status"] == "negotiating"
     assert d["history"] == [
@@ -319,11 +373,17 @@ def test_detail_has_history_and_agreements(client: TestClient, operator: dict[st
     assert client.get(f"{ORGS}/cn-b", headers=operator).json()["agreements"][0]["id"] == "ag-1"
 
 
-# --- the settlement pipeline ---------------------------------------------------------------------------------
+# --- the settlement pipeline --------------------------------------------------------------------------------
 
 
-def move(client: TestClient, headers: dict[str, str], status: str, on: str | None = None,
-         reason: str | None = None, org_id: str = "sg-acme-pay") -> Any:
+def move(
+    client: TestClient,
+    headers: dict[str, str],
+    status: str,
+    on: str | None = None,
+    reason: str | None = None,
+    org_id: str = "sg-acme-pay",
+) -> Any:
     body: dict[str, Any] = {"status": status}
     if on:
         body["changed_on"] = on
@@ -332,15 +392,21 @@ def move(client: TestClient, headers: dict[str, str], status: str, on: str | Non
     return client.post(f"{ORGS}/{org_id}/status", json=body, headers=headers)
 
 
-def history(client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay") -> list[tuple[Any, ...]]:
+def history(
+    client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay"
+) -> list[tuple[Any, ...]]:
     d = client.get(f"{ORGS}/{org_id}", headers=headers).json()
     return [(h["from_status"], h["to_status"], h["changed_on"], h["reason"]) for h in d["history"]]
 
 
 def test_forward_through_the_whole_pipeline(client: TestClient, operator: dict[str, str]) -> None:
     create(client, operator, since="2024-01-01")
-    for status, on in [("negotiating", "2024-02-01"), ("agreement_signed", "2024-03-01"), ("settled", "2024-04-01"),
-                       ("exited", "2025-01-01")]:
+    for status, on in [
+        ("negotiating", "2024-02-01"),
+        ("agreement_signed", "2024-03-01"),
+        ("settled", "2024-04-01"),
+        ("exited", "2025-01-01"),
+    ]:
         r = move(client, operator, status, on)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == status
@@ -378,8 +444,12 @@ def test_backwards_with_a_reason_is_recorded(client: TestClient, operator: dict[
     r = move(client, operator, "negotiating", "2024-03-01", "the signed agreement was withdrawn")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "negotiating"
-    assert history(client, operator)[-1] == ("agreement_signed", "negotiating", "2024-03-01",
-                                             "the signed agreement was withdrawn")
+    assert history(client, operator)[-1] == (
+        "agreement_signed",
+        "negotiating",
+        "2024-03-01",
+        "the signed agreement was withdrawn",
+    )
 
 
 def test_a_date_before_the_last_change_gives_422(client: TestClient, operator: dict[str, str]) -> None:
@@ -418,11 +488,22 @@ def test_organisation_outside_the_pipeline_can_enter_it(client: TestClient, oper
     assert move(client, operator, "settled", "2024-02-01").json()["status"] == "settled"
 
 
-@pytest.mark.parametrize("body", [{"status": "dormant"}, {"status": "settled", "changed_on": "yesterday"},
-                                  {"status": "settled", "extra": 1}, {}])
-def test_bad_status_bodies_give_422(client: TestClient, operator: dict[str, str], body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "dormant"},
+        {"status": "settled", "changed_on": "yesterday"},
+        {"status": "settled", "extra": 1},
+        {},
+    ],
+)
+def test_bad_status_bodies_give_422(
+    client: TestClient, operator: dict[str, str], body: dict[str, Any]
+) -> None:
     create(client, operator)
-    assert_problem(client.post(f"{ORGS}/sg-acme-pay/status", json=body, headers=operator), 422, "invalid-input")
+    assert_problem(
+        client.post(f"{ORGS}/sg-acme-pay/status", json=body, headers=operator), 422, "invalid-input"
+    )
 
 
 def test_status_of_unknown_organisation_gives_404(client: TestClient, operator: dict[str, str]) -> None:
@@ -430,14 +511,20 @@ def test_status_of_unknown_organisation_gives_404(client: TestClient, operator: 
     assert_problem(move(client, operator, "settled", org_id="a%00"), 404, "not-found")
 
 
-# --- agreements ----------------------------------------------------------------------------------------------
+# --- agreements ---------------------------------------------------------------------------------------------
 
 AGREEMENTS = f"{API}/agreements"
 
 
 def agreement(agreement_id: str = "ag-1", **over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": agreement_id, "type": "strategic_cooperation", "title_en": "Cooperation",
-                            "title_zh": "合作协议", "signed_on": "2024-05-01", "parties": ["sg-a", "cn-b"]}
+    body: dict[str, Any] = {
+        "id": agreement_id,
+        "type": "strategic_cooperation",
+        "title_en": "Cooperation",
+        "title_zh": "合作协议",
+        "signed_on": "2024-05-01",
+        "parties": ["sg-a", "cn-b"],
+    }
     body.update(over)
     return body
 
@@ -449,21 +536,37 @@ def parties(client: TestClient, operator: dict[str, str]) -> None:
 
 
 @pytest.mark.usefixtures("parties")
-def test_create_and_list_agreements(client: TestClient, operator: dict[str, str], viewer: dict[str, str]) -> None:
+def test_create_and_list_agreements(
+    client: TestClient, operator: dict[str, str], viewer: dict[str, str]
+) -> None:
     r = client.post(AGREEMENTS, json=agreement(parties=["sg-a", "cn-b", "sg-a"]), headers=operator)
     assert r.status_code == 201, r.text
-    assert r.json() == {"id": "ag-1", "type": "strategic_cooperation", "title_en": "Cooperation",
-                        "title_zh": "合作协议", "signed_on": "2024-05-01", "source": None, "parties": ["cn-b", "sg-a"]}
-    client.post(AGREEMENTS, json=agreement("ag-0", signed_on="2023-01-01", parties=["sg-a"]), headers=operator)
+    assert r.json() == {
+        "id": "ag-1",
+        "type": "strategic_cooperation",
+        "title_en": "Cooperation",
+        "title_zh": "合作协议",
+        "signed_on": "2024-05-01",
+        "source": None,
+        "parties": ["cn-b", "sg-a"],
+    }
+    client.post(
+        AGREEMENTS, json=agreement("ag-0", signed_on="2023-01-01", parties=["sg-a"]), headers=operator
+    )
     listed = client.get(AGREEMENTS, headers=viewer)
     assert listed.status_code == 200
     assert [a["id"] for a in listed.json()] == ["ag-0", "ag-1"]  # oldest first
 
 
 @pytest.mark.usefixtures("parties")
-def test_unknown_party_gives_422_and_writes_nothing(client: TestClient, operator: dict[str, str], db: Database) -> None:
-    body = assert_problem(client.post(AGREEMENTS, json=agreement(parties=["sg-a", "nobody", "nowhere"]),
-                                      headers=operator), 422, "invalid-input")
+def test_unknown_party_gives_422_and_writes_nothing(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
+    body = assert_problem(
+        client.post(AGREEMENTS, json=agreement(parties=["sg-a", "nobody", "nowhere"]), headers=operator),
+        422,
+        "invalid-input",
+    )
     assert [(e["field"], e["check"]) for e in body["errors"]] == [("parties", "unknown_reference")] * 2
     assert "nobody" in body["detail"] and "nowhere" in body["detail"]
     assert count(db, store.agreements) == 0
@@ -473,7 +576,9 @@ def test_unknown_party_gives_422_and_writes_nothing(client: TestClient, operator
 @pytest.mark.usefixtures("parties")
 def test_duplicate_agreement_gives_409(client: TestClient, operator: dict[str, str], db: Database) -> None:
     assert client.post(AGREEMENTS, json=agreement(), headers=operator).status_code == 201
-    body = assert_problem(client.post(AGREEMENTS, json=agreement(title_en="Other"), headers=operator), 409, "conflict")
+    body = assert_problem(
+        client.post(AGREEMENTS, json=agreement(title_en="Other"), headers=operator), 409, "conflict"
+    )
     assert "ag-1" in body["detail"]
     assert count(db, store.agreements) == 1
     assert count(db, store.agreement_parties) == 2
@@ -482,13 +587,22 @@ def test_duplicate_agreement_gives_409(client: TestClient, operator: dict[str, s
 @pytest.mark.usefixtures("parties")
 @pytest.mark.parametrize(
     ("over", "field"),
-    [({"parties": []}, "parties"), ({"parties": "sg-a"}, "parties"), ({"signed_on": "2024-02-30"}, "signed_on"),
-     ({"id": "ag\x00"}, "id"), ({"parties": ["sg\x00"]}, "parties"), ({"title_zh": ""}, "title_zh"),
-     ({"colour": "red"}, "colour")],
+    [
+        ({"parties": []}, "parties"),
+        ({"parties": "sg-a"}, "parties"),
+        ({"signed_on": "2024-02-30"}, "signed_on"),
+        ({"id": "ag\x00"}, "id"),
+        ({"parties": ["sg\x00"]}, "parties"),
+        ({"title_zh": ""}, "title_zh"),
+        ({"colour": "red"}, "colour"),
+    ],
 )
-def test_bad_agreements_give_422(client: TestClient, operator: dict[str, str], db: Database, over: dict[str, Any],
-                                 field: str) -> None:
-    body = assert_problem(client.post(AGREEMENTS, json=agreement(**over), headers=operator), 422, "invalid-input")
+def test_bad_agreements_give_422(
+    client: TestClient, operator: dict[str, str], db: Database, over: dict[str, Any], field: str
+) -> None:
+    body = assert_problem(
+        client.post(AGREEMENTS, json=agreement(**over), headers=operator), 422, "invalid-input"
+    )
     assert field in {e["field"].split(".")[0] for e in body["errors"]}
     assert count(db, store.agreements) == 0
 

@@ -1,4 +1,4 @@
-"""CSV import through the HTTP API and the CLI, on SQLite and PostgreSQL: all-or-nothing unless told otherwise."""
+"""CSV import through the HTTP API and the CLI, on SQLite and PostgreSQL: all-or-nothing by default."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ HEADER = "id,kind,jurisdiction,name_en,name_zh,sector,status,uscc,uen,lei,bic,so
 FZ = Path(sys.executable).parent / "fintech-zone"
 
 GOOD_ROWS = [
-    "cn-cq-bank,financial_institution,CN,Bank of Chongqing,重庆银行,payments,settled,91110000600037341L,,,,seed",
+    "cn-cq-bank,financial_institution,CN,Bank of Chongqing,重庆银行,payments,settled,"
+    "91110000600037341L,,,,seed",
     "sg-dbs,financial_institution,SG,DBS Bank,星展银行,payments,negotiating,,196800306E,5493001KJTIIGC8Y1R12,"
     "DBSSSGSGXXX,",
     'sg-fin,enterprise,SG,"Fin, Tech & Co",金融科技,regtech,,,,,,"a note, quoted"',
@@ -37,8 +38,13 @@ def count(db: Database, table: Any = store.organisations) -> int:
         return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
-def post_csv(client: TestClient, headers: dict[str, str], body: str | bytes, skip: bool = False,
-             content_type: str = "text/csv; charset=utf-8") -> Any:
+def post_csv(
+    client: TestClient,
+    headers: dict[str, str],
+    body: str | bytes,
+    skip: bool = False,
+    content_type: str = "text/csv; charset=utf-8",
+) -> Any:
     raw = body.encode("utf-8") if isinstance(body, str) else body
     params = {"skip_bad_rows": "true"} if skip else {}
     return client.post(IMPORTS, content=raw, params=params, headers={**headers, "content-type": content_type})
@@ -52,11 +58,12 @@ def existing(db: Database) -> None:
     """One organisation already in the database, so 'nothing written' is checked against a non-empty table."""
     from fintech_zone.registry.model import NewOrganisation
 
-    service.create_organisation(db, NewOrganisation("sg-old", "enterprise", "SG", "Old Co", "老公司", "other",
-                                                    uen="53100018D"))
+    service.create_organisation(
+        db, NewOrganisation("sg-old", "enterprise", "SG", "Old Co", "老公司", "other", uen="53100018D")
+    )
 
 
-# --- HTTP ----------------------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------------------------
 
 
 def test_good_file_imports_every_row(client: TestClient, operator: dict[str, str], db: Database) -> None:
@@ -68,12 +75,17 @@ def test_good_file_imports_every_row(client: TestClient, operator: dict[str, str
     fin = service.get_organisation(db, "sg-fin")
     assert (fin.name_en, fin.status, fin.source) == ("Fin, Tech & Co", "prospect", "a note, quoted")
     dbs = service.get_organisation(db, "sg-dbs")
-    assert (dbs.uen, dbs.lei, dbs.bic, dbs.status) == ("196800306E", "5493001KJTIIGC8Y1R12", "DBSSSGSGXXX",
-                                                       "negotiating")
+    assert (dbs.uen, dbs.lei, dbs.bic, dbs.status) == (
+        "196800306E",
+        "5493001KJTIIGC8Y1R12",
+        "DBSSSGSGXXX",
+        "negotiating",
+    )
 
 
-def test_only_required_columns_and_a_byte_order_mark(client: TestClient, operator: dict[str, str],
-                                                     db: Database) -> None:
+def test_only_required_columns_and_a_byte_order_mark(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     text = "\ufeffname_zh,id,sector,kind,jurisdiction,name_en\r\n星,sg-star,other,enterprise,sg,Star\r\n"
     r = post_csv(client, operator, text)
     assert r.status_code == 200, r.text
@@ -108,7 +120,9 @@ def test_any_bad_row_means_nothing_is_written_and_every_bad_row_is_reported(
     assert count(db, store.status_history) == 1
 
 
-def test_skip_bad_rows_writes_the_good_ones(client: TestClient, operator: dict[str, str], db: Database) -> None:
+def test_skip_bad_rows_writes_the_good_ones(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     existing(db)
     text = csv_text(
         GOOD_ROWS[0],
@@ -122,14 +136,17 @@ def test_skip_bad_rows_writes_the_good_ones(client: TestClient, operator: dict[s
     body = r.json()
     assert body["imported"] == 2
     assert [(s["row"], s["field"], s["check"]) for s in body["skipped"]] == [
-        (3, "uscc", "check_character"), (4, "id", "duplicate"), (6, "row", "field_count")
+        (3, "uscc", "check_character"),
+        (4, "id", "duplicate"),
+        (6, "row", "field_count"),
     ]
     assert count(db) == 3
     assert service.get_organisation(db, "sg-old").name_en == "Old Co"  # not overwritten
 
 
-def test_duplicates_within_the_file_name_the_first_row(client: TestClient, operator: dict[str, str],
-                                                       db: Database) -> None:
+def test_duplicates_within_the_file_name_the_first_row(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     text = csv_text(
         GOOD_ROWS[0],
         "cn-cq-bank,enterprise,CN,Again,再次,other,,,,,,",  # row 3: same id as row 2
@@ -156,19 +173,36 @@ def test_duplicates_against_the_database(client: TestClient, operator: dict[str,
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Unterminated,名,other,,,,,,', GOOD_ROWS[1]),
-         [(3, "row", "csv_syntax")]),
+        (
+            csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Unterminated,名,other,,,,,,', GOOD_ROWS[1]),
+            [(3, "row", "csv_syntax")],
+        ),
         (csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Q"x,名,other,,,,,,'), [(3, "row", "csv_syntax")]),
         (csv_text(GOOD_ROWS[0], "sg-short,enterprise,SG"), [(3, "row", "field_count")]),
         (csv_text(GOOD_ROWS[0], header=HEADER + ",colour"), [(1, "colour", "header")]),
-        (csv_text("sg-a,enterprise,SG,A,甲", header="id,kind,jurisdiction,name_en,name_zh"), [(1, "sector", "header")]),
+        (
+            csv_text("sg-a,enterprise,SG,A,甲", header="id,kind,jurisdiction,name_en,name_zh"),
+            [(1, "sector", "header")],
+        ),
         (csv_text(header="id,id,kind,jurisdiction,name_en,name_zh,sector"), [(1, "id", "header")]),
         ("", [(1, "file", "header")]),
     ],
-    ids=["unterminated-quote", "stray-quote", "field-count", "unknown-column", "missing-column", "twice", "empty"],
+    ids=[
+        "unterminated-quote",
+        "stray-quote",
+        "field-count",
+        "unknown-column",
+        "missing-column",
+        "twice",
+        "empty",
+    ],
 )
 def test_malformed_csv_is_refused_with_nothing_written(
-    client: TestClient, operator: dict[str, str], db: Database, body: str, expected: list[tuple[int, str, str]]
+    client: TestClient,
+    operator: dict[str, str],
+    db: Database,
+    body: str,
+    expected: list[tuple[int, str, str]],
 ) -> None:
     existing(db)
     r = post_csv(client, operator, body)
@@ -180,12 +214,16 @@ def test_malformed_csv_is_refused_with_nothing_written(
 
 @pytest.mark.parametrize(
     "body",
-    [csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Unterminated,名,other,,,,,,', GOOD_ROWS[1]),
-     csv_text(GOOD_ROWS[0], header=HEADER + ",colour"), ""],
+    [
+        csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Unterminated,名,other,,,,,,', GOOD_ROWS[1]),
+        csv_text(GOOD_ROWS[0], header=HEADER + ",colour"),
+        "",
+    ],
     ids=["unterminated-quote", "unknown-column", "empty"],
 )
-def test_skip_bad_rows_does_not_rescue_a_malformed_file(client: TestClient, operator: dict[str, str], db: Database,
-                                                         body: str) -> None:
+def test_skip_bad_rows_does_not_rescue_a_malformed_file(
+    client: TestClient, operator: dict[str, str], db: Database, body: str
+) -> None:
     # An unterminated quote swallows every later row: writing the rows before it would lose the rest silently.
     r = post_csv(client, operator, body, skip=True)
     assert r.status_code == 422, r.text
@@ -207,7 +245,9 @@ def test_header_only_imports_nothing(client: TestClient, operator: dict[str, str
     assert r.json() == {"imported": 0, "skipped": []}
 
 
-def test_blank_lines_are_ignored_but_counted(client: TestClient, operator: dict[str, str], db: Database) -> None:
+def test_blank_lines_are_ignored_but_counted(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     body = post_csv(client, operator, csv_text(GOOD_ROWS[0], "", "sg-x,bank,SG,X,X,other,,,,,,")).json()
     assert rows_and_fields(body) == [(4, "kind", "allowed_values")]
 
@@ -219,7 +259,9 @@ def test_wrong_content_type_is_refused(client: TestClient, operator: dict[str, s
     assert count(db) == 0
 
 
-def test_a_file_over_one_mebibyte_gets_413(client: TestClient, operator: dict[str, str], db: Database) -> None:
+def test_a_file_over_one_mebibyte_gets_413(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     filler = [f"org-{i:06d},enterprise,SG,Name {i},名字,other,,,,,,{'x' * 80}" for i in range(12_000)]
     body = csv_text(*filler)
     assert len(body.encode()) > 1024 * 1024
@@ -235,16 +277,19 @@ def test_a_viewer_cannot_import(client: TestClient, viewer: dict[str, str], db: 
     assert count(db) == 0
 
 
-def test_rows_with_database_unsafe_text_are_bad_rows(client: TestClient, operator: dict[str, str],
-                                                     db: Database) -> None:
+def test_rows_with_database_unsafe_text_are_bad_rows(
+    client: TestClient, operator: dict[str, str], db: Database
+) -> None:
     # PostgreSQL refuses NUL and names wider than the column; both must be row errors, never a 500.
-    text = csv_text("sg-nul,enterprise,SG,A\x00B,名,other,,,,,,", f"sg-long,enterprise,SG,{'L' * 301},名,other,,,,,,")
+    text = csv_text(
+        "sg-nul,enterprise,SG,A\x00B,名,other,,,,,,", f"sg-long,enterprise,SG,{'L' * 301},名,other,,,,,,"
+    )
     body = post_csv(client, operator, text).json()
     assert rows_and_fields(body) == [(2, "name_en", "control_characters"), (3, "name_en", "length")]
     assert count(db) == 0
 
 
-# --- CLI -----------------------------------------------------------------------------------------------------
+# --- CLI ----------------------------------------------------------------------------------------------------
 
 
 def run_cli(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -264,8 +309,15 @@ def test_cli_imports_a_good_file(db_url: str, db: Database, tmp_path: Path) -> N
 def test_cli_all_or_nothing_reports_rows_and_exits_2(db_url: str, db: Database, tmp_path: Path) -> None:
     existing(db)
     path = tmp_path / "orgs.csv"
-    path.write_text(csv_text(GOOD_ROWS[0], "sg-x,enterprise,SG,X,艾克斯,payments,,91110000600037341X,,,,",
-                             GOOD_ROWS[1], "sg-y,enterprise,SG,Y,伊,crypto,,,,,,"), encoding="utf-8")
+    path.write_text(
+        csv_text(
+            GOOD_ROWS[0],
+            "sg-x,enterprise,SG,X,艾克斯,payments,,91110000600037341X,,,,",
+            GOOD_ROWS[1],
+            "sg-y,enterprise,SG,Y,伊,crypto,,,,,,",
+        ),
+        encoding="utf-8",
+    )
     result = run_cli(db_url, tmp_path, "registry", "import", str(path))
     assert result.returncode == 2
     assert "row 3, uscc [check_character]" in result.stderr
@@ -277,7 +329,9 @@ def test_cli_all_or_nothing_reports_rows_and_exits_2(db_url: str, db: Database, 
 
 def test_cli_skip_bad_rows(db_url: str, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "orgs.csv"
-    path.write_text(csv_text(GOOD_ROWS[0], "sg-y,enterprise,SG,Y,伊,crypto,,,,,,", GOOD_ROWS[2]), encoding="utf-8")
+    path.write_text(
+        csv_text(GOOD_ROWS[0], "sg-y,enterprise,SG,Y,伊,crypto,,,,,,", GOOD_ROWS[2]), encoding="utf-8"
+    )
     result = run_cli(db_url, tmp_path, "registry", "import", "--skip-bad-rows", "--json", str(path))
     assert result.returncode == 0, result.stderr
     import json
@@ -291,15 +345,19 @@ def test_cli_skip_bad_rows(db_url: str, db: Database, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (csv_text(GOOD_ROWS[0], "sg-é,enterprise,SG,É,名,other,,,,,,").encode("latin-1", "replace"), "not UTF-8"),
+        (
+            csv_text(GOOD_ROWS[0], "sg-é,enterprise,SG,É,名,other,,,,,,").encode("latin-1", "replace"),
+            "not UTF-8",
+        ),
         (csv_text(GOOD_ROWS[0], 'sg-q,enterprise,SG,"Unterminated,名,other,,,,,,').encode(), "row 3"),
         (csv_text(GOOD_ROWS[0], header=HEADER + ",colour").encode(), "colour"),
         (b"", "empty"),
     ],
     ids=["non-utf8", "unterminated-quote", "unknown-column", "empty"],
 )
-def test_cli_malformed_file_exits_2_with_nothing_written(db_url: str, db: Database, tmp_path: Path, content: bytes,
-                                                         message: str) -> None:
+def test_cli_malformed_file_exits_2_with_nothing_written(
+    db_url: str, db: Database, tmp_path: Path, content: bytes, message: str
+) -> None:
     path = tmp_path / "orgs.csv"
     path.write_bytes(content)
     result = run_cli(db_url, tmp_path, "registry", "import", str(path))

@@ -1,4 +1,4 @@
-"""The registry's pure domain: pipeline transitions, building an organisation, agreement checks. No database."""
+"""The registry's pure domain: pipeline transitions, building an organisation, agreements. No database."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def fields_of(exc: pytest.ExceptionInfo[InvalidInput]) -> dict[str, str]:
     return {e.field: e.check for e in exc.value.errors}
 
 
-# --- transitions ---------------------------------------------------------------------------------------------
+# --- transitions --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("current", "target"), list(combinations(PIPELINE, 2)))
@@ -51,7 +51,9 @@ def test_every_forward_move_is_allowed_including_skips(current: Status, target: 
 
 @pytest.mark.parametrize(("target", "current"), list(combinations(PIPELINE, 2)))
 @pytest.mark.parametrize("reason", [None, "", "   "])
-def test_backward_move_without_a_reason_names_reason(current: Status, target: Status, reason: str | None) -> None:
+def test_backward_move_without_a_reason_names_reason(
+    current: Status, target: Status, reason: str | None
+) -> None:
     with pytest.raises(InvalidInput) as exc:
         check_transition(current, target, reason)
     assert fields_of(exc) == {"reason": "reason_required"}
@@ -86,12 +88,14 @@ def test_reason_with_control_characters_is_refused() -> None:
     check_transition(Status.SETTLED, Status.PROSPECT, "two lines\nare fine\tand tabs too")
 
 
-# --- build_organisation --------------------------------------------------------------------------------------
+# --- build_organisation -------------------------------------------------------------------------------------
 
 
 def test_build_organisation_accepts_a_good_record_and_normalises_it() -> None:
     org = build_organisation(
-        replace(GOOD, jurisdiction=" cn ", name_en="  Bank of Chongqing ", uscc=" 91110000600037341l ", uen="")
+        replace(
+            GOOD, jurisdiction=" cn ", name_en="  Bank of Chongqing ", uscc=" 91110000600037341l ", uen=""
+        )
     )
     assert org.id == "cn-bank-1"
     assert org.kind is Kind.FINANCIAL_INSTITUTION
@@ -175,18 +179,27 @@ def test_status_none_keeps_the_organisation_outside_the_pipeline() -> None:
 def test_names_must_fit_their_columns_and_hold_no_control_characters() -> None:
     with pytest.raises(InvalidInput) as exc:
         build_organisation(replace(GOOD, name_en="x" * 301, name_zh="重庆\x00银行", source="ok\x00"))
-    assert fields_of(exc) == {"name_en": "length", "name_zh": "control_characters", "source": "control_characters"}
+    assert fields_of(exc) == {
+        "name_en": "length",
+        "name_zh": "control_characters",
+        "source": "control_characters",
+    }
     assert build_organisation(replace(GOOD, name_en="x" * 300, source="line 1\nline 2")).name_en == "x" * 300
 
 
 def test_normalise_identifiers_treats_blank_as_absent_and_collects_errors() -> None:
-    assert normalise_identifiers({"uscc": " ", "lei": None}) == {"uscc": None, "uen": None, "lei": None, "bic": None}
+    assert normalise_identifiers({"uscc": " ", "lei": None}) == {
+        "uscc": None,
+        "uen": None,
+        "lei": None,
+        "bic": None,
+    }
     with pytest.raises(InvalidInput) as exc:
         normalise_identifiers({"uscc": "123", "bic": "DB1SSGSG"})
     assert fields_of(exc) == {"uscc": "length", "bic": "format"}
 
 
-# --- history -------------------------------------------------------------------------------------------------
+# --- history ------------------------------------------------------------------------------------------------
 
 
 def test_status_as_of_reads_the_history_in_date_order() -> None:
@@ -201,9 +214,11 @@ def test_status_as_of_reads_the_history_in_date_order() -> None:
     assert status_as_of(history, date(2025, 1, 1)) == (True, Status.NEGOTIATING)
 
 
-# --- agreements ----------------------------------------------------------------------------------------------
+# --- agreements ---------------------------------------------------------------------------------------------
 
-AGREEMENT = Agreement("ag-1", "settlement", "Settlement agreement", "落户协议", date(2024, 5, 1), None, ("a", "b"))
+AGREEMENT = Agreement(
+    "ag-1", "settlement", "Settlement agreement", "落户协议", date(2024, 5, 1), None, ("a", "b")
+)
 
 
 def test_a_good_agreement_passes() -> None:
@@ -214,8 +229,12 @@ def test_agreement_checks_collect_every_error() -> None:
     bad = replace(AGREEMENT, id="ag\x00", type="", title_en="t" * 501, party_ids=("a", "b\x00"))
     with pytest.raises(InvalidInput) as exc:
         check_agreement(bad)
-    assert fields_of(exc) == {"id": "control_characters", "type": "required", "title_en": "length",
-                              "parties": "control_characters"}
+    assert fields_of(exc) == {
+        "id": "control_characters",
+        "type": "required",
+        "title_en": "length",
+        "parties": "control_characters",
+    }
 
 
 def test_agreement_needs_a_party() -> None:

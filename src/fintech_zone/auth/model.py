@@ -51,6 +51,7 @@ def check_token_request(role: Role, org_id: str | None, name: str | None = None)
     if role is Role.PARTICIPANT and not org_id:
         errors.append(FieldError("org", "a participant token must be bound to an organisation", "required"))
     if name is not None and len(name) > TOKEN_NAME_MAX:
-        errors.append(FieldError("name", f"must be at most {TOKEN_NAME_MAX} characters, got {len(name)}", "length"))
+        message = f"must be at most {TOKEN_NAME_MAX} characters, got {len(name)}"
+        errors.append(FieldError("name", message, "length"))
     if errors:
         raise InvalidInput(errors)

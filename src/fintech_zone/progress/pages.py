@@ -14,7 +14,7 @@ from fintech_zone.registry import service as registry
 from fintech_zone.web.pages import render
 from fintech_zone.web.security import DB, page_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["pages"])
 User = Annotated[Principal, Depends(page_user)]
 
 

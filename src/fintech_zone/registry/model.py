@@ -63,8 +63,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def text_error(field_name: str, value: str, max_length: int | None = None, multiline: bool = False) -> FieldError | None:
-    """The first problem with a piece of text a person typed: control characters, or more than ``max_length``."""
+def text_error(
+    field_name: str, value: str, max_length: int | None = None, multiline: bool = False
+) -> FieldError | None:
+    """The first problem with a piece of typed text: control characters, or more than ``max_length``."""
     if (_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(value):
         return FieldError(field_name, "must not contain control characters", "control_characters")
     if max_length is not None and len(value) > max_length:
@@ -250,7 +252,10 @@ def build_organisation(new: NewOrganisation) -> Organisation:
         sector=sector,
         status=status,
         source=(new.source or None),
-        **identifiers,
+        uscc=identifiers["uscc"],
+        uen=identifiers["uen"],
+        lei=identifiers["lei"],
+        bic=identifiers["bic"],
     )
 
 

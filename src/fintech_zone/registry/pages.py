@@ -16,7 +16,7 @@ from fintech_zone.registry.service import OrgFilter
 from fintech_zone.web.pages import render
 from fintech_zone.web.security import DB, page_operator, page_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["pages"])
 User = Annotated[Principal, Depends(page_user)]
 
 

@@ -110,7 +110,7 @@ def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: 
     after = _after_id(cursor) if cursor else None
     bad = [name for name in ("q", "jurisdiction") if not _storable(getattr(f, name) or "")]
     if bad:
-        raise InvalidInput([FieldError(name, "must not contain NUL characters", "control_characters") for name in bad])
+        raise InvalidInput([FieldError(n, "must not contain NUL characters", "control_characters") for n in bad])
     with db.read() as conn:
         rows = store.search(conn, f, after, limit + 1)
     more = len(rows) > limit

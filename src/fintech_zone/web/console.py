@@ -16,7 +16,7 @@ from fintech_zone.registry.service import OrgFilter
 from fintech_zone.web.pages import render
 from fintech_zone.web.security import DB, SESSION_KEY, page_user
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["pages"])
 
 
 def _safe_next(target: str | None) -> str:
