@@ -17,7 +17,7 @@ from fintech_zone.db import Database
 from fintech_zone.db.migrate import upgrade
 from fintech_zone.settings import Settings
 from fintech_zone.web.errors import HTTP_SLUGS, install_error_handlers
-from fintech_zone.web.limits import BodySizeLimit
+from fintech_zone.web.limits import BodySizeLimit, RejectControlCharactersInUrl
 from fintech_zone.web.security import LoginRequired
 
 API_DESCRIPTION = """
@@ -67,8 +67,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         detail = exc.detail if isinstance(exc.detail, str) else title
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
         if wants_html:
-            return render(request, "error.html", {"status": exc.status_code, "title": title, "detail": detail},
-                          status_code=exc.status_code)
+            return render(
+                request,
+                "error.html",
+                {"status": exc.status_code, "title": title, "detail": detail},
+                status_code=exc.status_code,
+            )
         return problem(exc.status_code, slug, title, detail, request.url.path, headers=getattr(exc, "headers", None))
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         same_site="lax",
         https_only=settings.cookie_secure,
     )
-    # Outermost, so an oversized body is refused before anything reads it.
+    # Outermost, so an oversized body or a poisoned URL is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RejectControlCharactersInUrl)
     return app

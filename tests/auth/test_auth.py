@@ -53,9 +53,7 @@ def token_rows(db: Database) -> list[Any]:
 
 
 def add_org(db: Database, org_id: str = "sg-bank") -> None:
-    registry.create_organisation(
-        db, NewOrganisation(org_id, "financial_institution", "SG", "Bank", "银行", "payments")
-    )
+    registry.create_organisation(db, NewOrganisation(org_id, "financial_institution", "SG", "Bank", "银行", "payments"))
 
 
 # --- bearer tokens on the API -------------------------------------------------------------------------------

@@ -22,18 +22,29 @@ def test_milestones_before_the_seed_date(client: TestClient, seeded: Database, v
     r = client.get("/api/v1/progress/milestones", params={"before": "2019-12-31"}, headers=viewer)
     assert r.status_code == 200
     body = r.json()
-    assert [m["date"] for m in body] == ["2018-03", "2018-05", "2018-07", "2019-01", "2019-05", "2019-07",
-                                          "2019-12", "2019-12"]
+    assert [m["date"] for m in body] == [
+        "2018-03",
+        "2018-05",
+        "2018-07",
+        "2019-01",
+        "2019-05",
+        "2019-07",
+        "2019-12",
+        "2019-12",
+    ]
     assert all(m["precision"] == "month" for m in body)
     assert all(m["source"].startswith("zone-progress-report") for m in body)
     port = next(m for m in body if m["id"] == "2019-07-fintech-port")
     assert [f["value"] for f in port["figures"]] == [16, 6]
-    assert client.get("/api/v1/progress/milestones", params={"before": "2019-12-30"}, headers=viewer).json()[-1][
-        "date"] == "2019-07"
+    assert (
+        client.get("/api/v1/progress/milestones", params={"before": "2019-12-30"}, headers=viewer).json()[-1]["date"]
+        == "2019-07"
+    )
 
 
-def test_record_a_milestone(client: TestClient, seeded: Database, operator: dict[str, str],
-                            viewer: dict[str, str]) -> None:
+def test_record_a_milestone(
+    client: TestClient, seeded: Database, operator: dict[str, str], viewer: dict[str, str]
+) -> None:
     r = client.post("/api/v1/progress/milestones", json=MILESTONE, headers=operator)
     assert r.status_code == 201, r.text
     assert r.json()["agencies"] == ["cn-cq-cspab", "cn-cq-jbz-invest"]
@@ -45,16 +56,20 @@ def test_record_a_milestone(client: TestClient, seeded: Database, operator: dict
     assert client.post("/api/v1/progress/milestones", json=MILESTONE, headers=viewer).status_code == 403
 
 
-def test_bad_milestones_are_refused_without_writing(client: TestClient, seeded: Database,
-                                                     operator: dict[str, str], viewer: dict[str, str]) -> None:
+def test_bad_milestones_are_refused_without_writing(
+    client: TestClient, seeded: Database, operator: dict[str, str], viewer: dict[str, str]
+) -> None:
     cases = [
         ({**MILESTONE, "date": "2026-13"}, 422, "date"),
         ({**MILESTONE, "date": "November 2026"}, 422, "date"),
         ({**MILESTONE, "line": "no-such-line"}, 422, "line"),
         ({**MILESTONE, "agencies": ["no-such-org"]}, 422, "agencies"),
         ({**MILESTONE, "unexpected": 1}, 422, "unexpected"),
-        ({**MILESTONE, "figures": [{"key": "x", "value": "many", "label_zh": "a", "label_en": "b"}]}, 422,
-         "figures.0.value"),
+        (
+            {**MILESTONE, "figures": [{"key": "x", "value": "many", "label_zh": "a", "label_en": "b"}]},
+            422,
+            "figures.0.value",
+        ),
         ({k: v for k, v in MILESTONE.items() if k != "source"}, 422, "source"),
     ]
     for body, status, field in cases:
@@ -70,31 +85,51 @@ def test_bad_milestones_are_refused_without_writing(client: TestClient, seeded: 
 
 def test_tasks_and_their_history(client: TestClient, seeded: Database, operator: dict[str, str]) -> None:
     task = {
-        "id": "festival-2027", "line": "events", "title_zh": "筹办2027年国际金融科技节",
-        "title_en": "Organise the 2027 international fintech festival", "lead": "cn-cq-cspab",
-        "co_agencies": ["sg-mas"], "due_on": "2027-09-30", "source": "work plan 2027",
+        "id": "festival-2027",
+        "line": "events",
+        "title_zh": "筹办2027年国际金融科技节",
+        "title_en": "Organise the 2027 international fintech festival",
+        "lead": "cn-cq-cspab",
+        "co_agencies": ["sg-mas"],
+        "due_on": "2027-09-30",
+        "source": "work plan 2027",
     }
     r = client.post("/api/v1/progress/tasks", json=task, headers=operator)
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "planned"
     r = client.post("/api/v1/progress/tasks/festival-2027/status", json={"status": "blocked"}, headers=operator)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
-    r = client.post("/api/v1/progress/tasks/festival-2027/status",
-                    json={"status": "in_progress", "changed_on": "2027-01-10"}, headers=operator)
+    r = client.post(
+        "/api/v1/progress/tasks/festival-2027/status",
+        json={"status": "in_progress", "changed_on": "2027-01-10"},
+        headers=operator,
+    )
     assert r.status_code == 200
     assert [h["to_status"] for h in r.json()["history"]] == ["planned", "in_progress"]
-    r = client.post("/api/v1/progress/tasks/festival-2027/status",
-                    json={"status": "done", "changed_on": "2026-01-01"}, headers=operator)
+    r = client.post(
+        "/api/v1/progress/tasks/festival-2027/status",
+        json={"status": "done", "changed_on": "2026-01-01"},
+        headers=operator,
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["check"] == "chronology"
-    assert client.post("/api/v1/progress/tasks", json={**task, "id": "other", "lead": "nobody"}, headers=operator).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/progress/tasks", json={**task, "id": "other", "lead": "nobody"}, headers=operator
+        ).status_code
+        == 422
+    )
     assert client.post("/api/v1/progress/tasks", json=task, headers=operator).status_code == 409
-    assert client.post("/api/v1/progress/tasks/nope/status", json={"status": "done"},
-                       headers=operator).status_code == 404
+    assert (
+        client.post("/api/v1/progress/tasks/nope/status", json={"status": "done"}, headers=operator).status_code == 404
+    )
 
 
 def test_report_download(client: TestClient, seeded: Database, viewer: dict[str, str]) -> None:
-    r = client.get("/api/v1/progress/report", params={"lang": "en", "format": "md", "as_of": "2019-12-31"},
-                   headers=viewer)
+    r = client.get(
+        "/api/v1/progress/report",
+        params={"lang": "en", "format": "md", "as_of": "2019-12-31"},
+        headers=viewer,
+    )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/markdown")
     assert 'filename="zone-progress-2019-12-31-en.md"' in r.headers["content-disposition"]
@@ -112,3 +147,36 @@ def test_seed_endpoint_is_idempotent(client: TestClient, operator: dict[str, str
     assert first["milestones"] == 8
     second = client.post("/api/v1/progress/seed", headers=operator).json()
     assert second == {"organisations": 0, "lines": 0, "milestones": 0, "tasks": 0, "overview": 0}
+
+
+def test_control_characters_never_reach_the_database(
+    client: TestClient, seeded: Database, operator: dict[str, str], viewer: dict[str, str]
+) -> None:
+    for path in (
+        "/api/v1/progress/milestones/a%00",
+        "/api/v1/progress/tasks/a%00",
+        "/api/v1/progress/tasks?line=a%00",
+        "/api/v1/progress/milestones?line=%01",
+    ):
+        r = client.get(path, headers=viewer)
+        assert r.status_code == 400, path
+        assert r.headers["content-type"] == "application/problem+json"
+    for body, field in [
+        ({**MILESTONE, "line": "exhibition\u0000hall"}, "line"),
+        ({**MILESTONE, "title_en": "bad\u0000title"}, "title_en"),
+        ({**MILESTONE, "agencies": ["sg\u0000mas"]}, "agencies"),
+        (
+            {**MILESTONE, "figures": [{"key": "k", "value": 1, "label_zh": "a\u0000", "label_en": "b"}]},
+            "figures.0.label_zh",
+        ),
+    ]:
+        r = client.post("/api/v1/progress/milestones", json=body, headers=operator)
+        assert r.status_code == 422, (body, r.text)
+        assert field in [e["field"] for e in r.json()["errors"]]
+    r = client.post(
+        "/api/v1/progress/tasks/exhibition-hall/status",
+        json={"status": "blocked", "reason": "wait\u0000"},
+        headers=operator,
+    )
+    assert r.status_code == 422
+    assert len(client.get("/api/v1/progress/milestones", headers=viewer).json()) == 8

@@ -53,9 +53,13 @@ def test_a_milestone_recorded_today_appears_in_the_next_report(seeded: Database)
     service.add_milestone(
         seeded,
         Milestone(
-            id="hall-opened", line_id="exhibition-hall", when=FuzzyDate(today.year, today.month, today.day),
-            title_zh="中新金融科技合作示范区展示厅开放。", title_en="The zone's exhibition hall opened.",
-            source=Source("test fixture"), agency_ids=("cn-cq-cspab",),
+            id="hall-opened",
+            line_id="exhibition-hall",
+            when=FuzzyDate(today.year, today.month, today.day),
+            title_zh="中新金融科技合作示范区展示厅开放。",
+            title_en="The zone's exhibition hall opened.",
+            source=Source("test fixture"),
+            agency_ids=("cn-cq-cspab",),
         ),
     )
     current = report.render_markdown(service.report_facts(seeded), "en")
@@ -100,9 +104,25 @@ def test_cli_report_writes_each_format(seeded: Database, db_url: str, tmp_path: 
     for fmt in ("md", "html", "pdf"):
         out = tmp_path / f"report.{fmt}"
         result = subprocess.run(
-            [sys.executable, "-m", "fintech_zone", "report", "progress", "--lang", "en", "--format", fmt,
-             "--as-of", "2019-12-31", "--output", str(out)],
-            env=env, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "fintech_zone",
+                "report",
+                "progress",
+                "--lang",
+                "en",
+                "--format",
+                fmt,
+                "--as-of",
+                "2019-12-31",
+                "--output",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         assert out.stat().st_size > 1000
@@ -110,7 +130,10 @@ def test_cli_report_writes_each_format(seeded: Database, db_url: str, tmp_path: 
     assert "Jiangbeizui FinTech Port" in (tmp_path / "report.md").read_text()
     bad = subprocess.run(
         [sys.executable, "-m", "fintech_zone", "report", "progress", "--lang", "fr"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr

@@ -18,7 +18,13 @@ def test_load_seed_is_idempotent(db: Database) -> None:
     assert first.organisations >= 10
     before = registry.count_organisations(db, OrgFilter())
     second = service.load_seed(db)
-    assert (second.organisations, second.lines, second.milestones, second.tasks, second.overview) == (0, 0, 0, 0, 0)
+    assert (second.organisations, second.lines, second.milestones, second.tasks, second.overview) == (
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     assert registry.count_organisations(db, OrgFilter()) == before
     assert len(service.list_milestones(db)) == 8
 
@@ -28,7 +34,9 @@ def test_seed_lines_follow_the_document(seeded: Database) -> None:
     progress = [li for li in lines if li.kind.value == "progress"]
     next_steps = [li for li in lines if li.kind.value == "next_step"]
     assert [li.title_zh for li in progress] == [
-        "推动新加坡金融管理局积极参与", "开展金融科技领域相关政策研究", "推动中新金融科技合作示范区建设",
+        "推动新加坡金融管理局积极参与",
+        "开展金融科技领域相关政策研究",
+        "推动中新金融科技合作示范区建设",
     ]
     assert len(next_steps) == 4
     assert next_steps[0].title_zh == "设立中新金融科技合作示范区展示厅"
@@ -54,7 +62,9 @@ def test_seed_agencies_become_registry_organisations(seeded: Database) -> None:
     pboc_cq = registry.get_organisation(seeded, "cn-pboc-cq")
     assert pboc_cq.name_en == "PBoC Chongqing Operations Office"
     tasks = service.list_tasks(seeded)
-    assert {t.lead_id for t in tasks} <= {o.id for o in registry.search_organisations(seeded, OrgFilter(), None, 100).items}
+    assert {t.lead_id for t in tasks} <= {
+        o.id for o in registry.search_organisations(seeded, OrgFilter(), None, 100).items
+    }
 
 
 def test_milestone_cut_off_respects_precision(seeded: Database) -> None:

@@ -36,9 +36,7 @@ def org(org_id: str = "sg-acme-pay", **over: Any) -> dict[str, Any]:
     return body
 
 
-def create(
-    client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay", **over: Any
-) -> dict[str, Any]:
+def create(client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay", **over: Any) -> dict[str, Any]:
     r = client.post(ORGS, json=org(org_id, **over), headers=headers)
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
@@ -68,9 +66,7 @@ def error_fields(body: dict[str, Any]) -> dict[str, str]:
 
 
 def test_create_returns_201_with_the_organisation(client: TestClient, operator: dict[str, str]) -> None:
-    r = client.post(
-        ORGS, json=org(uscc=USCC.lower(), lei=LEI, bic=BIC, uen=UEN, jurisdiction="sg"), headers=operator
-    )
+    r = client.post(ORGS, json=org(uscc=USCC.lower(), lei=LEI, bic=BIC, uen=UEN, jurisdiction="sg"), headers=operator)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"] == "sg-acme-pay"
@@ -186,9 +182,7 @@ def population(client: TestClient, operator: dict[str, str]) -> None:
         lei=LEI,
         status="negotiating",
     )
-    create(
-        client, operator, "my-eps_ilon", jurisdiction="MY", name_en="Epsilon", name_zh="艾普西龙", status=None
-    )
+    create(client, operator, "my-eps_ilon", jurisdiction="MY", name_en="Epsilon", name_zh="艾普西龙", status=None)
 
 
 def ids(client: TestClient, headers: dict[str, str], **params: Any) -> list[str]:
@@ -244,15 +238,19 @@ def test_filters_and_search(
         {"limit": 501},
         {"limit": "ten"},
         {"q": "x" * 201},
-        {"q": "a\x00b"},
-        {"jurisdiction": "\x00\x00"},
     ],
 )
-def test_bad_query_parameters_give_422(
-    client: TestClient, viewer: dict[str, str], params: dict[str, Any]
-) -> None:
+def test_bad_query_parameters_give_422(client: TestClient, viewer: dict[str, str], params: dict[str, Any]) -> None:
     body = assert_problem(client.get(ORGS, params=params, headers=viewer), 422, "invalid-input")
     assert set(error_fields(body)) == set(params)
+
+
+@pytest.mark.parametrize("params", [{"q": "a\x00b"}, {"jurisdiction": "\x00\x00"}, {"q": "tab\there"}])
+def test_control_characters_in_the_url_give_400(
+    client: TestClient, viewer: dict[str, str], params: dict[str, Any]
+) -> None:
+    assert_problem(client.get(ORGS, params=params, headers=viewer), 400, "bad-request")
+    assert_problem(client.get(f"{ORGS}/a%00b", headers=viewer), 400, "bad-request")
 
 
 def walk(client: TestClient, headers: dict[str, str], limit: int, **params: Any) -> tuple[list[str], int]:
@@ -339,7 +337,7 @@ def test_garbage_cursor_gives_422_not_500(
 # --- one organisation ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("org_id", ["nobody", "a%00b", "x" * 300])
+@pytest.mark.parametrize("org_id", ["nobody", "x" * 300])
 def test_unknown_id_gives_404_problem(client: TestClient, viewer: dict[str, str], org_id: str) -> None:
     body = assert_problem(client.get(f"{ORGS}/{org_id}", headers=viewer), 404, "not-found")
     assert body["instance"].startswith(ORGS)
@@ -348,9 +346,7 @@ def test_unknown_id_gives_404_problem(client: TestClient, viewer: dict[str, str]
 def test_detail_has_history_and_agreements(client: TestClient, operator: dict[str, str]) -> None:
     create(client, operator, "sg-a", since="2024-01-02")
     create(client, operator, "cn-b", jurisdiction="CN", since="2024-01-03")
-    client.post(
-        f"{ORGS}/sg-a/status", json={"status": "negotiating", "changed_on": "2024-02-01"}, headers=operator
-    )
+    client.post(f"{ORGS}/sg-a/status", json={"status": "negotiating", "changed_on": "2024-02-01"}, headers=operator)
     client.post(
         f"{API}/agreements",
         headers=operator,
@@ -392,9 +388,7 @@ def move(
     return client.post(f"{ORGS}/{org_id}/status", json=body, headers=headers)
 
 
-def history(
-    client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay"
-) -> list[tuple[Any, ...]]:
+def history(client: TestClient, headers: dict[str, str], org_id: str = "sg-acme-pay") -> list[tuple[Any, ...]]:
     d = client.get(f"{ORGS}/{org_id}", headers=headers).json()
     return [(h["from_status"], h["to_status"], h["changed_on"], h["reason"]) for h in d["history"]]
 
@@ -497,18 +491,14 @@ def test_organisation_outside_the_pipeline_can_enter_it(client: TestClient, oper
         {},
     ],
 )
-def test_bad_status_bodies_give_422(
-    client: TestClient, operator: dict[str, str], body: dict[str, Any]
-) -> None:
+def test_bad_status_bodies_give_422(client: TestClient, operator: dict[str, str], body: dict[str, Any]) -> None:
     create(client, operator)
-    assert_problem(
-        client.post(f"{ORGS}/sg-acme-pay/status", json=body, headers=operator), 422, "invalid-input"
-    )
+    assert_problem(client.post(f"{ORGS}/sg-acme-pay/status", json=body, headers=operator), 422, "invalid-input")
 
 
 def test_status_of_unknown_organisation_gives_404(client: TestClient, operator: dict[str, str]) -> None:
     assert_problem(move(client, operator, "settled", org_id="nobody"), 404, "not-found")
-    assert_problem(move(client, operator, "settled", org_id="a%00"), 404, "not-found")
+    assert_problem(move(client, operator, "settled", org_id="a%00"), 400, "bad-request")
 
 
 # --- agreements ---------------------------------------------------------------------------------------------
@@ -536,9 +526,7 @@ def parties(client: TestClient, operator: dict[str, str]) -> None:
 
 
 @pytest.mark.usefixtures("parties")
-def test_create_and_list_agreements(
-    client: TestClient, operator: dict[str, str], viewer: dict[str, str]
-) -> None:
+def test_create_and_list_agreements(client: TestClient, operator: dict[str, str], viewer: dict[str, str]) -> None:
     r = client.post(AGREEMENTS, json=agreement(parties=["sg-a", "cn-b", "sg-a"]), headers=operator)
     assert r.status_code == 201, r.text
     assert r.json() == {
@@ -550,18 +538,14 @@ def test_create_and_list_agreements(
         "source": None,
         "parties": ["cn-b", "sg-a"],
     }
-    client.post(
-        AGREEMENTS, json=agreement("ag-0", signed_on="2023-01-01", parties=["sg-a"]), headers=operator
-    )
+    client.post(AGREEMENTS, json=agreement("ag-0", signed_on="2023-01-01", parties=["sg-a"]), headers=operator)
     listed = client.get(AGREEMENTS, headers=viewer)
     assert listed.status_code == 200
     assert [a["id"] for a in listed.json()] == ["ag-0", "ag-1"]  # oldest first
 
 
 @pytest.mark.usefixtures("parties")
-def test_unknown_party_gives_422_and_writes_nothing(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_unknown_party_gives_422_and_writes_nothing(client: TestClient, operator: dict[str, str], db: Database) -> None:
     body = assert_problem(
         client.post(AGREEMENTS, json=agreement(parties=["sg-a", "nobody", "nowhere"]), headers=operator),
         422,
@@ -576,9 +560,7 @@ def test_unknown_party_gives_422_and_writes_nothing(
 @pytest.mark.usefixtures("parties")
 def test_duplicate_agreement_gives_409(client: TestClient, operator: dict[str, str], db: Database) -> None:
     assert client.post(AGREEMENTS, json=agreement(), headers=operator).status_code == 201
-    body = assert_problem(
-        client.post(AGREEMENTS, json=agreement(title_en="Other"), headers=operator), 409, "conflict"
-    )
+    body = assert_problem(client.post(AGREEMENTS, json=agreement(title_en="Other"), headers=operator), 409, "conflict")
     assert "ag-1" in body["detail"]
     assert count(db, store.agreements) == 1
     assert count(db, store.agreement_parties) == 2
@@ -600,9 +582,7 @@ def test_duplicate_agreement_gives_409(client: TestClient, operator: dict[str, s
 def test_bad_agreements_give_422(
     client: TestClient, operator: dict[str, str], db: Database, over: dict[str, Any], field: str
 ) -> None:
-    body = assert_problem(
-        client.post(AGREEMENTS, json=agreement(**over), headers=operator), 422, "invalid-input"
-    )
+    body = assert_problem(client.post(AGREEMENTS, json=agreement(**over), headers=operator), 422, "invalid-input")
     assert field in {e["field"].split(".")[0] for e in body["errors"]}
     assert count(db, store.agreements) == 0
 

@@ -21,8 +21,7 @@ HEADER = "id,kind,jurisdiction,name_en,name_zh,sector,status,uscc,uen,lei,bic,so
 FZ = Path(sys.executable).parent / "fintech-zone"
 
 GOOD_ROWS = [
-    "cn-cq-bank,financial_institution,CN,Bank of Chongqing,重庆银行,payments,settled,"
-    "91110000600037341L,,,,seed",
+    "cn-cq-bank,financial_institution,CN,Bank of Chongqing,重庆银行,payments,settled,91110000600037341L,,,,seed",
     "sg-dbs,financial_institution,SG,DBS Bank,星展银行,payments,negotiating,,196800306E,5493001KJTIIGC8Y1R12,"
     "DBSSSGSGXXX,",
     'sg-fin,enterprise,SG,"Fin, Tech & Co",金融科技,regtech,,,,,,"a note, quoted"',
@@ -120,9 +119,7 @@ def test_any_bad_row_means_nothing_is_written_and_every_bad_row_is_reported(
     assert count(db, store.status_history) == 1
 
 
-def test_skip_bad_rows_writes_the_good_ones(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_skip_bad_rows_writes_the_good_ones(client: TestClient, operator: dict[str, str], db: Database) -> None:
     existing(db)
     text = csv_text(
         GOOD_ROWS[0],
@@ -245,9 +242,7 @@ def test_header_only_imports_nothing(client: TestClient, operator: dict[str, str
     assert r.json() == {"imported": 0, "skipped": []}
 
 
-def test_blank_lines_are_ignored_but_counted(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_blank_lines_are_ignored_but_counted(client: TestClient, operator: dict[str, str], db: Database) -> None:
     body = post_csv(client, operator, csv_text(GOOD_ROWS[0], "", "sg-x,bank,SG,X,X,other,,,,,,")).json()
     assert rows_and_fields(body) == [(4, "kind", "allowed_values")]
 
@@ -259,9 +254,7 @@ def test_wrong_content_type_is_refused(client: TestClient, operator: dict[str, s
     assert count(db) == 0
 
 
-def test_a_file_over_one_mebibyte_gets_413(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_a_file_over_one_mebibyte_gets_413(client: TestClient, operator: dict[str, str], db: Database) -> None:
     filler = [f"org-{i:06d},enterprise,SG,Name {i},名字,other,,,,,,{'x' * 80}" for i in range(12_000)]
     body = csv_text(*filler)
     assert len(body.encode()) > 1024 * 1024
@@ -281,9 +274,7 @@ def test_rows_with_database_unsafe_text_are_bad_rows(
     client: TestClient, operator: dict[str, str], db: Database
 ) -> None:
     # PostgreSQL refuses NUL and names wider than the column; both must be row errors, never a 500.
-    text = csv_text(
-        "sg-nul,enterprise,SG,A\x00B,名,other,,,,,,", f"sg-long,enterprise,SG,{'L' * 301},名,other,,,,,,"
-    )
+    text = csv_text("sg-nul,enterprise,SG,A\x00B,名,other,,,,,,", f"sg-long,enterprise,SG,{'L' * 301},名,other,,,,,,")
     body = post_csv(client, operator, text).json()
     assert rows_and_fields(body) == [(2, "name_en", "control_characters"), (3, "name_en", "length")]
     assert count(db) == 0
@@ -329,9 +320,7 @@ def test_cli_all_or_nothing_reports_rows_and_exits_2(db_url: str, db: Database, 
 
 def test_cli_skip_bad_rows(db_url: str, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "orgs.csv"
-    path.write_text(
-        csv_text(GOOD_ROWS[0], "sg-y,enterprise,SG,Y,伊,crypto,,,,,,", GOOD_ROWS[2]), encoding="utf-8"
-    )
+    path.write_text(csv_text(GOOD_ROWS[0], "sg-y,enterprise,SG,Y,伊,crypto,,,,,,", GOOD_ROWS[2]), encoding="utf-8")
     result = run_cli(db_url, tmp_path, "registry", "import", "--skip-bad-rows", "--json", str(path))
     assert result.returncode == 0, result.stderr
     import json

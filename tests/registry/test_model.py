@@ -51,9 +51,7 @@ def test_every_forward_move_is_allowed_including_skips(current: Status, target: 
 
 @pytest.mark.parametrize(("target", "current"), list(combinations(PIPELINE, 2)))
 @pytest.mark.parametrize("reason", [None, "", "   "])
-def test_backward_move_without_a_reason_names_reason(
-    current: Status, target: Status, reason: str | None
-) -> None:
+def test_backward_move_without_a_reason_names_reason(current: Status, target: Status, reason: str | None) -> None:
     with pytest.raises(InvalidInput) as exc:
         check_transition(current, target, reason)
     assert fields_of(exc) == {"reason": "reason_required"}
@@ -93,9 +91,7 @@ def test_reason_with_control_characters_is_refused() -> None:
 
 def test_build_organisation_accepts_a_good_record_and_normalises_it() -> None:
     org = build_organisation(
-        replace(
-            GOOD, jurisdiction=" cn ", name_en="  Bank of Chongqing ", uscc=" 91110000600037341l ", uen=""
-        )
+        replace(GOOD, jurisdiction=" cn ", name_en="  Bank of Chongqing ", uscc=" 91110000600037341l ", uen="")
     )
     assert org.id == "cn-bank-1"
     assert org.kind is Kind.FINANCIAL_INSTITUTION
@@ -216,9 +212,7 @@ def test_status_as_of_reads_the_history_in_date_order() -> None:
 
 # --- agreements ---------------------------------------------------------------------------------------------
 
-AGREEMENT = Agreement(
-    "ag-1", "settlement", "Settlement agreement", "落户协议", date(2024, 5, 1), None, ("a", "b")
-)
+AGREEMENT = Agreement("ag-1", "settlement", "Settlement agreement", "落户协议", date(2024, 5, 1), None, ("a", "b"))
 
 
 def test_a_good_agreement_passes() -> None:

@@ -75,9 +75,7 @@ def test_wrong_types_and_unknown_fields_give_422_with_the_field_path(
     client: TestClient, operator: dict[str, str], db: Database, change: dict[str, Any], field: str, check: str
 ) -> None:
     body = assert_problem(client.post(ORGS, json={**GOOD, **change}, headers=operator), 422, "invalid-input")
-    assert {"field": field, "check": check} in [
-        {"field": e["field"], "check": e["check"]} for e in body["errors"]
-    ]
+    assert {"field": field, "check": check} in [{"field": e["field"], "check": e["check"]} for e in body["errors"]]
     assert field in body["detail"]
     assert count(db) == 0
 
@@ -89,9 +87,7 @@ def test_missing_fields_are_each_listed(client: TestClient, operator: dict[str, 
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"sg-a"', b"42", b"null", b"true"])
-def test_a_json_body_that_is_not_an_object_gives_422(
-    client: TestClient, operator: dict[str, str], raw: bytes
-) -> None:
+def test_a_json_body_that_is_not_an_object_gives_422(client: TestClient, operator: dict[str, str], raw: bytes) -> None:
     body = assert_problem(post_json(client, operator, ORGS, raw), 422, "invalid-input")
     assert body["errors"][0]["field"] == "body"
 
@@ -100,18 +96,14 @@ def test_a_json_body_that_is_not_an_object_gives_422(
     "raw",
     [b'{"id": "sg-a",', b"{id: 'sg-a'}", b'{"id": "sg-a"} trailing', b"{", b'{"a": NaN-}', b'{"id": "\\x"}'],
 )
-def test_malformed_json_gives_400(
-    client: TestClient, operator: dict[str, str], db: Database, raw: bytes
-) -> None:
+def test_malformed_json_gives_400(client: TestClient, operator: dict[str, str], db: Database, raw: bytes) -> None:
     body = assert_problem(post_json(client, operator, ORGS, raw), 400, "malformed-json")
     assert body["title"] == "Malformed JSON"
     assert count(db) == 0
 
 
 @pytest.mark.parametrize("raw", [b'{"id": "\xff\xfe"}', b"\xef\xbb\xbf\x00\x00"])
-def test_undecodable_json_gives_400(
-    client: TestClient, operator: dict[str, str], db: Database, raw: bytes
-) -> None:
+def test_undecodable_json_gives_400(client: TestClient, operator: dict[str, str], db: Database, raw: bytes) -> None:
     assert_problem(post_json(client, operator, ORGS, raw), 400)
     assert count(db) == 0
 
@@ -139,25 +131,19 @@ def big_org(total: int) -> bytes:
     return raw[:-1] + b" " * (total - len(raw)) + b"}"
 
 
-def test_a_body_over_one_mebibyte_gets_413(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_a_body_over_one_mebibyte_gets_413(client: TestClient, operator: dict[str, str], db: Database) -> None:
     body = assert_problem(post_json(client, operator, ORGS, big_org(MIB + 1)), 413, "payload-too-large")
     assert str(MIB) in body["detail"]
     assert count(db) == 0
 
 
-def test_a_body_of_exactly_one_mebibyte_is_accepted(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_a_body_of_exactly_one_mebibyte_is_accepted(client: TestClient, operator: dict[str, str], db: Database) -> None:
     r = post_json(client, operator, ORGS, big_org(MIB))
     assert r.status_code == 201, r.text
     assert count(db) == 1
 
 
-def test_a_chunked_body_over_the_limit_gets_413(
-    client: TestClient, operator: dict[str, str], db: Database
-) -> None:
+def test_a_chunked_body_over_the_limit_gets_413(client: TestClient, operator: dict[str, str], db: Database) -> None:
     # No Content-Length: the limit must be enforced while the body streams in.
     def chunks() -> Iterator[bytes]:
         raw = big_org(2 * MIB)
@@ -182,9 +168,7 @@ def test_a_lying_content_length_over_the_limit_gets_413_before_reading(
 
 
 def test_a_huge_body_is_refused_even_without_a_token(client: TestClient) -> None:
-    assert_problem(
-        client.post(ORGS, content=big_org(MIB + 10), headers={"content-type": "application/json"}), 413
-    )
+    assert_problem(client.post(ORGS, content=big_org(MIB + 10), headers={"content-type": "application/json"}), 413)
 
 
 # --- routing errors -----------------------------------------------------------------------------------------

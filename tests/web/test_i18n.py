@@ -48,9 +48,7 @@ def extracted() -> dict[str, tuple[str, ...]]:
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         SRC, METHOD_MAP, OPTIONS_MAP, keywords=KEYWORDS
     ):
-        assert isinstance(message, str), (
-            f"{filename}: plural or context messages are not supported: {message!r}"
-        )
+        assert isinstance(message, str), f"{filename}: plural or context messages are not supported: {message!r}"
         found.setdefault(message, []).append(filename)
     return {k: tuple(v) for k, v in found.items()}
 
@@ -65,9 +63,7 @@ def placeholders(text: str) -> Counter[str]:
 
 
 def template_files() -> list[Path]:
-    return sorted(
-        p for p in PACKAGE.rglob("*") if p.is_file() and "templates" in p.relative_to(PACKAGE).parts
-    )
+    return sorted(p for p in PACKAGE.rglob("*") if p.is_file() and "templates" in p.relative_to(PACKAGE).parts)
 
 
 # --- extraction finds what it should ------------------------------------------------------------------------
@@ -108,9 +104,7 @@ def _python_calls(path: Path) -> list[tuple[int, ast.expr]]:
         if not isinstance(node, ast.Call) or not node.args:
             continue
         func = node.func
-        name = (
-            func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        )
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         if name in KEYWORDS:
             calls.append((node.lineno, node.args[0]))
     return calls
@@ -145,9 +139,7 @@ def all_ids() -> list[str]:
 @pytest.mark.parametrize("message", all_ids())
 def test_every_message_has_a_chinese_translation(message: str) -> None:
     zh = catalog("zh")
-    assert zh.get(message, "").strip(), (
-        f"no zh_CN translation for {message!r} (used in {extracted().get(message)})"
-    )
+    assert zh.get(message, "").strip(), f"no zh_CN translation for {message!r} (used in {extracted().get(message)})"
 
 
 @pytest.mark.parametrize("message", sorted(catalog("zh")))

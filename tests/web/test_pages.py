@@ -69,8 +69,7 @@ def test_organisation_page_and_status_form(client: TestClient, seeded: Database)
         seeded, NewOrganisation("sg-lion-pay", "enterprise", "SG", "Lion Pay Pte Ltd", "狮城支付", "payments")
     )
     _sign_in(client, seeded)
-    r = client.post("/registry/sg-lion-pay/status", data={"status": "settled"},
-                    follow_redirects=False)
+    r = client.post("/registry/sg-lion-pay/status", data={"status": "settled"}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get("/registry/sg-lion-pay", params={"lang": "en"}).text
     assert "settled" in page.lower()
@@ -112,7 +111,8 @@ def test_home_figures_come_from_the_database(client: TestClient, seeded: Databas
     n = registry.count_organisations(seeded, registry.OrgFilter())
     assert f"<strong>{n}</strong>" in before
     registry.create_organisation(
-        seeded, NewOrganisation("sg-lion-pay", "enterprise", "SG", "Lion Pay", "狮城支付", "payments", "settled")
+        seeded,
+        NewOrganisation("sg-lion-pay", "enterprise", "SG", "Lion Pay", "狮城支付", "payments", "settled"),
     )
     after = client.get("/", params={"lang": "en"}).text
     assert f"<strong>{n + 1}</strong>" in after

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, ForeignKey, Integer, String, Table, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
 from fintech_zone.auth.model import Role, TokenInfo
 from fintech_zone.db import metadata
@@ -27,7 +38,9 @@ def _info(row: Any) -> TokenInfo:
     return TokenInfo(row.id, Role(row.role), row.org_id, row.name, row.created_at, row.revoked_at)
 
 
-def insert_token(conn: Connection, token_hash: str, role: Role, org_id: str | None, name: str | None, now: datetime) -> int:
+def insert_token(
+    conn: Connection, token_hash: str, role: Role, org_id: str | None, name: str | None, now: datetime
+) -> int:
     result = conn.execute(
         insert(api_tokens)
         .values(token_hash=token_hash, role=role.value, org_id=org_id, name=name, created_at=now)

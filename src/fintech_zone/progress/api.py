@@ -34,8 +34,13 @@ def list_lines(db: DB, _: Reader) -> list[LineOut]:
 def list_milestones(
     db: DB,
     _: Reader,
-    before: Annotated[date | None, Query(description="Only milestones certainly past on this date (inclusive); a "
-                                         "month-precision milestone counts once its month has ended")] = None,
+    before: Annotated[
+        date | None,
+        Query(
+            description="Only milestones certainly past on this date (inclusive); a "
+            "month-precision milestone counts once its month has ended"
+        ),
+    ] = None,
     line: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[MilestoneOut]:
     return [MilestoneOut.of(m) for m in service.list_milestones(db, before, line)]

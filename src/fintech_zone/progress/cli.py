@@ -66,7 +66,8 @@ def add_milestone(
     source: Annotated[str, typer.Option(help="Where the fact comes from")],
     agency: Annotated[list[str] | None, typer.Option(help="Organisation id; repeat for several")] = None,
     figure: Annotated[
-        list[str] | None, typer.Option(help="key=value:label_zh:label_en, e.g. firms_signed=3:家企业签约:firms signed")
+        list[str] | None,
+        typer.Option(help="key=value:label_zh:label_en, e.g. firms_signed=3:家企业签约:firms signed"),
     ] = None,
 ) -> None:
     """Record a milestone; it appears in the next report."""
@@ -80,15 +81,24 @@ def add_milestone(
             fail(f"--figure {spec!r}: expected key=value:label_zh:label_en with an integer value")
     m = service.add_milestone(
         open_db(),
-        Milestone(milestone_id, line, FuzzyDate.parse(date), title_zh, title_en, Source(source),
-                  tuple(agency or []), tuple(figures)),
+        Milestone(
+            milestone_id,
+            line,
+            FuzzyDate.parse(date),
+            title_zh,
+            title_en,
+            Source(source),
+            tuple(agency or []),
+            tuple(figures),
+        ),
     )
     typer.echo(f"recorded milestone {m.id} ({m.when.iso()})")
 
 
 @app.command("tasks")
 def tasks(
-    line: Annotated[str | None, typer.Option()] = None, json_out: Annotated[bool, typer.Option("--json")] = False
+    line: Annotated[str | None, typer.Option()] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Tasks with their status."""
     found = service.list_tasks(open_db(), line)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from fintech_zone.errors import FieldError, InvalidInput
+from fintech_zone.text import text_error
 
 
 class LineKind(StrEnum):
@@ -164,6 +165,12 @@ def check_milestone(m: Milestone) -> None:
     for name, value in (("title_zh", m.title_zh), ("title_en", m.title_en), ("source", m.source.ref)):
         if not value.strip():
             errors.append(FieldError(name, "must not be blank", "required"))
+        elif (error := text_error(name, value, 4000, multiline=True)) is not None:
+            errors.append(error)
+    for i, f in enumerate(m.figures):
+        for name, value in (("label_zh", f.label_zh), ("label_en", f.label_en)):
+            if (error := text_error(f"figures.{i}.{name}", value, 200)) is not None:
+                errors.append(error)
     keys = [f.key for f in m.figures]
     if len(keys) != len(set(keys)):
         errors.append(FieldError("figures", "each figure key may appear once", "duplicate"))
@@ -175,9 +182,11 @@ def check_task(t: Task) -> None:
     errors: list[FieldError] = []
     if not ID_PATTERN.match(t.id):
         errors.append(FieldError("id", "1-64 characters of [A-Za-z0-9._:-], starting with a letter or digit", "format"))
-    for name, value in (("title_zh", t.title_zh), ("title_en", t.title_en)):
+    for name, value in (("title_zh", t.title_zh), ("title_en", t.title_en), ("source", t.source)):
         if not value.strip():
             errors.append(FieldError(name, "must not be blank", "required"))
+        elif (error := text_error(name, value, 4000, multiline=True)) is not None:
+            errors.append(error)
     if t.lead_id in t.co_agency_ids:
         errors.append(FieldError("co_agencies", "the lead agency cannot also be a co-agency", "duplicate"))
     if errors:
@@ -187,8 +196,16 @@ def check_task(t: Task) -> None:
 def check_task_transition(current: TaskStatus, target: TaskStatus, reason: str | None) -> None:
     if current == target:
         raise InvalidInput([FieldError("status", f"task is already {current.value}", "same_status")])
+    if reason is not None and (error := text_error("reason", reason, 2000, multiline=True)) is not None:
+        raise InvalidInput([error])
     reopening = current in (TaskStatus.DONE, TaskStatus.CANCELLED)
     if (reopening or target in (TaskStatus.BLOCKED, TaskStatus.CANCELLED)) and not (reason and reason.strip()):
         raise InvalidInput(
-            [FieldError("reason", f"moving a task from {current.value} to {target.value} needs a reason", "reason_required")]
+            [
+                FieldError(
+                    "reason",
+                    f"moving a task from {current.value} to {target.value} needs a reason",
+                    "reason_required",
+                )
+            ]
         )

@@ -24,8 +24,11 @@ class ReportFormat(StrEnum):
     PDF = "pdf"
 
 
-MEDIA_TYPES = {ReportFormat.MD: "text/markdown; charset=utf-8", ReportFormat.HTML: "text/html; charset=utf-8",
-               ReportFormat.PDF: "application/pdf"}
+MEDIA_TYPES = {
+    ReportFormat.MD: "text/markdown; charset=utf-8",
+    ReportFormat.HTML: "text/html; charset=utf-8",
+    ReportFormat.PDF: "application/pdf",
+}
 
 _env = Environment(
     loader=PackageLoader("fintech_zone.progress", "templates"),
@@ -85,8 +88,12 @@ def _context(facts: ReportFacts, lang: str) -> dict[str, Any]:
     zone_figures = t.gettext(
         "Organisations in the registry on {date}: {n}. Settled: {settled}; agreement signed: {signed}; "
         "negotiating: {negotiating}; prospect: {prospect}; exited: {exited}.",
-        date=t.date(facts.as_of), n=c.get("registered", 0), settled=c.get("settled", 0),
-        signed=c.get("agreement_signed", 0), negotiating=c.get("negotiating", 0), prospect=c.get("prospect", 0),
+        date=t.date(facts.as_of),
+        n=c.get("registered", 0),
+        settled=c.get("settled", 0),
+        signed=c.get("agreement_signed", 0),
+        negotiating=c.get("negotiating", 0),
+        prospect=c.get("prospect", 0),
         exited=c.get("exited", 0),
     )
 
@@ -127,8 +134,7 @@ def download(facts: ReportFacts, lang: str, fmt: ReportFormat) -> Response:
     """The report as an HTTP response: HTML inline, Markdown and PDF as a named download."""
     filename = f"zone-progress-{facts.as_of.isoformat()}-{lang}.{fmt.value}"
     disposition = "inline" if fmt is ReportFormat.HTML else f'attachment; filename="{filename}"'
-    return Response(render(facts, lang, fmt), media_type=MEDIA_TYPES[fmt],
-                    headers={"Content-Disposition": disposition})
+    return Response(render(facts, lang, fmt), media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
 
 
 def render(facts: ReportFacts, lang: str, fmt: ReportFormat) -> bytes:

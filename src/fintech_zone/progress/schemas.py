@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from fintech_zone.progress.model import (
     Figure,
@@ -17,10 +17,7 @@ from fintech_zone.progress.model import (
     Task,
     TaskStatus,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from fintech_zone.web.schemas import Strict
 
 
 class FigureIO(Strict):
@@ -46,8 +43,11 @@ class LineOut(BaseModel):
 class MilestoneIn(Strict):
     id: str = Field(min_length=1, max_length=64)
     line: str = Field(min_length=1, max_length=64)
-    date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="YYYY-MM (month precision) or YYYY-MM-DD",
-                      examples=["2026-11", "2026-11-27"])
+    date: str = Field(
+        pattern=r"^\d{4}-\d{2}(-\d{2})?$",
+        description="YYYY-MM (month precision) or YYYY-MM-DD",
+        examples=["2026-11", "2026-11-27"],
+    )
     title_zh: str = Field(min_length=1, max_length=4000)
     title_en: str = Field(min_length=1, max_length=4000)
     agencies: list[str] = Field(default_factory=list, max_length=50)
@@ -56,8 +56,13 @@ class MilestoneIn(Strict):
 
     def to_model(self) -> Milestone:
         return Milestone(
-            id=self.id, line_id=self.line, when=FuzzyDate.parse(self.date), title_zh=self.title_zh,
-            title_en=self.title_en, source=Source(self.source), agency_ids=tuple(dict.fromkeys(self.agencies)),
+            id=self.id,
+            line_id=self.line,
+            when=FuzzyDate.parse(self.date),
+            title_zh=self.title_zh,
+            title_en=self.title_en,
+            source=Source(self.source),
+            agency_ids=tuple(dict.fromkeys(self.agencies)),
             figures=tuple(Figure(**f.model_dump()) for f in self.figures),
         )
 
@@ -78,9 +83,17 @@ class MilestoneOut(BaseModel):
     @classmethod
     def of(cls, m: Milestone) -> MilestoneOut:
         return cls(
-            id=m.id, line=m.line_id, date=m.when.iso(), precision=m.when.precision, title_zh=m.title_zh,
-            title_en=m.title_en, agencies=list(m.agency_ids), figures=[FigureIO(**f.__dict__) for f in m.figures],
-            source=m.source.ref, source_quote=m.source.quote, recorded_at=m.recorded_at,
+            id=m.id,
+            line=m.line_id,
+            date=m.when.iso(),
+            precision=m.when.precision,
+            title_zh=m.title_zh,
+            title_en=m.title_en,
+            agencies=list(m.agency_ids),
+            figures=[FigureIO(**f.__dict__) for f in m.figures],
+            source=m.source.ref,
+            source_quote=m.source.quote,
+            recorded_at=m.recorded_at,
         )
 
 
@@ -97,8 +110,14 @@ class TaskIn(Strict):
 
     def to_model(self) -> Task:
         return Task(
-            id=self.id, line_id=self.line, title_zh=self.title_zh, title_en=self.title_en, lead_id=self.lead,
-            status=self.status, source=self.source, co_agency_ids=tuple(dict.fromkeys(self.co_agencies)),
+            id=self.id,
+            line_id=self.line,
+            title_zh=self.title_zh,
+            title_en=self.title_en,
+            lead_id=self.lead,
+            status=self.status,
+            source=self.source,
+            co_agency_ids=tuple(dict.fromkeys(self.co_agencies)),
             due_on=self.due_on,
         )
 
@@ -125,10 +144,19 @@ class TaskOut(BaseModel):
     @classmethod
     def of(cls, t: Task) -> TaskOut:
         return cls(
-            id=t.id, line=t.line_id, title_zh=t.title_zh, title_en=t.title_en, lead=t.lead_id,
-            co_agencies=list(t.co_agency_ids), due_on=t.due_on, status=t.status, source=t.source,
+            id=t.id,
+            line=t.line_id,
+            title_zh=t.title_zh,
+            title_en=t.title_en,
+            lead=t.lead_id,
+            co_agencies=list(t.co_agency_ids),
+            due_on=t.due_on,
+            status=t.status,
+            source=t.source,
             history=[
-                TaskChangeOut(from_status=c.from_status, to_status=c.to_status, changed_on=c.changed_on, reason=c.reason)
+                TaskChangeOut(
+                    from_status=c.from_status, to_status=c.to_status, changed_on=c.changed_on, reason=c.reason
+                )
                 for c in t.history
             ],
         )

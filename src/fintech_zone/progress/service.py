@@ -16,6 +16,7 @@ from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
 from fintech_zone.progress import store
 from fintech_zone.progress.model import (
+    ID_PATTERN,
     Figure,
     FuzzyDate,
     Line,
@@ -63,8 +64,14 @@ def load_seed(db: Database) -> SeedResult:
     orgs = [
         build_organisation(
             NewOrganisation(
-                id=o["id"], kind=o["kind"], jurisdiction=o["jurisdiction"], name_en=o["name_en"],
-                name_zh=o["name_zh"], sector=o["sector"], status=o.get("status"), source=prefix + o["source"],
+                id=o["id"],
+                kind=o["kind"],
+                jurisdiction=o["jurisdiction"],
+                name_en=o["name_en"],
+                name_zh=o["name_zh"],
+                sector=o["sector"],
+                status=o.get("status"),
+                source=prefix + o["source"],
             )
         )
         for o in data["organisations"]
@@ -74,15 +81,29 @@ def load_seed(db: Database) -> SeedResult:
         n_overview = sum(
             store.upsert_overview(
                 conn,
-                OverviewSection(s["id"], s["number"], s["title_zh"], s["title_en"], s["body_zh"], s["body_en"],
-                                prefix + s["source"]),
+                OverviewSection(
+                    s["id"],
+                    s["number"],
+                    s["title_zh"],
+                    s["title_en"],
+                    s["body_zh"],
+                    s["body_en"],
+                    prefix + s["source"],
+                ),
             )
             for s in data["overview"]
         )
         n_lines = sum(
             store.insert_line_if_missing(
-                conn, Line(li["id"], LineKind(li["kind"]), li["number"], li["title_zh"], li["title_en"],
-                           prefix + li["source"])
+                conn,
+                Line(
+                    li["id"],
+                    LineKind(li["kind"]),
+                    li["number"],
+                    li["title_zh"],
+                    li["title_en"],
+                    prefix + li["source"],
+                ),
             )
             for li in data["lines"]
         )
@@ -97,8 +118,14 @@ def load_seed(db: Database) -> SeedResult:
             if store.task_exists(conn, t["id"]):
                 continue
             task = Task(
-                id=t["id"], line_id=t["line"], title_zh=t["title_zh"], title_en=t["title_en"], lead_id=t["lead"],
-                status=TaskStatus(t["status"]), source=prefix + t["source"], co_agency_ids=tuple(t["co"]),
+                id=t["id"],
+                line_id=t["line"],
+                title_zh=t["title_zh"],
+                title_en=t["title_en"],
+                lead_id=t["lead"],
+                status=TaskStatus(t["status"]),
+                source=prefix + t["source"],
+                co_agency_ids=tuple(t["co"]),
             )
             store.insert_task(conn, task, recorded_on, _now())
             n_tasks += 1
@@ -158,7 +185,7 @@ def get_task(db: Database, task_id: str) -> Task:
 
 
 def _require_line(conn: Connection, line_id: str) -> None:
-    if not store.line_exists(conn, line_id):
+    if not ID_PATTERN.match(line_id) or not store.line_exists(conn, line_id):
         raise InvalidInput([FieldError("line", f"unknown line of work {line_id!r}", "unknown_reference")])
 
 
@@ -206,8 +233,13 @@ def change_task_status(
         when = changed_on or date.today()
         if task.history and when < task.history[-1].changed_on:
             raise InvalidInput(
-                [FieldError("changed_on", f"{when} is before the last change ({task.history[-1].changed_on})",
-                            "chronology")]
+                [
+                    FieldError(
+                        "changed_on",
+                        f"{when} is before the last change ({task.history[-1].changed_on})",
+                        "chronology",
+                    )
+                ]
             )
         store.record_task_change(conn, TaskChange(task_id, task.status, target, when, reason), _now())
         updated = store.get_task(conn, task_id)

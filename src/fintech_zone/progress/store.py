@@ -141,7 +141,11 @@ def insert_line_if_missing(conn: Connection, line: Line) -> bool:
         return False
     conn.execute(
         insert(lines).values(
-            id=line.id, kind=line.kind.value, number=line.number, title_zh=line.title_zh, title_en=line.title_en,
+            id=line.id,
+            kind=line.kind.value,
+            number=line.number,
+            title_zh=line.title_zh,
+            title_en=line.title_en,
             source=line.source,
         )
     )
@@ -189,9 +193,7 @@ def insert_milestone(conn: Connection, m: Milestone, now: datetime) -> None:
 def _known_by(cutoff: date) -> Any:
     """Milestones certainly past on ``cutoff``: a month-precision one only once its whole month has ended."""
     month_is_over = (cutoff + timedelta(days=1)).month != cutoff.month
-    first_open_month = (
-        (cutoff + timedelta(days=1)) if month_is_over else cutoff.replace(day=1)
-    )
+    first_open_month = (cutoff + timedelta(days=1)) if month_is_over else cutoff.replace(day=1)
     return or_(
         and_(milestones.c.precision == Precision.DAY.value, milestones.c.occurred_on <= cutoff),
         and_(milestones.c.precision == Precision.MONTH.value, milestones.c.occurred_on < first_open_month),
@@ -254,8 +256,15 @@ def task_exists(conn: Connection, task_id: str) -> bool:
 def insert_task(conn: Connection, t: Task, changed_on: date, now: datetime) -> None:
     conn.execute(
         insert(tasks).values(
-            id=t.id, line_id=t.line_id, title_zh=t.title_zh, title_en=t.title_en, lead_id=t.lead_id,
-            status=t.status.value, due_on=t.due_on, source=t.source, created_at=now,
+            id=t.id,
+            line_id=t.line_id,
+            title_zh=t.title_zh,
+            title_en=t.title_en,
+            lead_id=t.lead_id,
+            status=t.status.value,
+            due_on=t.due_on,
+            source=t.source,
+            created_at=now,
         )
     )
     if t.co_agency_ids:
@@ -314,14 +323,24 @@ def _tasks(conn: Connection, rows: Any) -> list[Task]:
         ):
             hist.setdefault(h.task_id, []).append(
                 TaskChange(
-                    h.task_id, TaskStatus(h.from_status) if h.from_status else None, TaskStatus(h.to_status),
-                    h.changed_on, h.reason,
+                    h.task_id,
+                    TaskStatus(h.from_status) if h.from_status else None,
+                    TaskStatus(h.to_status),
+                    h.changed_on,
+                    h.reason,
                 )
             )
     return [
         Task(
-            id=r.id, line_id=r.line_id, title_zh=r.title_zh, title_en=r.title_en, lead_id=r.lead_id,
-            status=TaskStatus(r.status), source=r.source, co_agency_ids=tuple(co.get(r.id, [])), due_on=r.due_on,
+            id=r.id,
+            line_id=r.line_id,
+            title_zh=r.title_zh,
+            title_en=r.title_en,
+            lead_id=r.lead_id,
+            status=TaskStatus(r.status),
+            source=r.source,
+            co_agency_ids=tuple(co.get(r.id, [])),
+            due_on=r.due_on,
             history=tuple(hist.get(r.id, [])),
         )
         for r in rows

@@ -31,13 +31,26 @@ Reader = Annotated[Principal, Depends(require())]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 
 
-@router.post("/organisations", status_code=status.HTTP_201_CREATED, response_model=OrganisationOut,
-             summary="Register an organisation")
+@router.post(
+    "/organisations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganisationOut,
+    summary="Register an organisation",
+)
 def create_organisation(body: OrganisationIn, db: DB, _: Operator) -> OrganisationOut:
     new = NewOrganisation(
-        id=body.id, kind=body.kind.value, jurisdiction=body.jurisdiction, name_en=body.name_en, name_zh=body.name_zh,
-        sector=body.sector.value, status=body.status.value if body.status else None,
-        uscc=body.uscc, uen=body.uen, lei=body.lei, bic=body.bic, source=body.source,
+        id=body.id,
+        kind=body.kind.value,
+        jurisdiction=body.jurisdiction,
+        name_en=body.name_en,
+        name_zh=body.name_zh,
+        sector=body.sector.value,
+        status=body.status.value if body.status else None,
+        uscc=body.uscc,
+        uen=body.uen,
+        lei=body.lei,
+        bic=body.bic,
+        source=body.source,
     )
     return OrganisationOut.of(service.create_organisation(db, new, body.since))
 
@@ -46,7 +59,9 @@ def create_organisation(body: OrganisationIn, db: DB, _: Operator) -> Organisati
 def list_organisations(
     db: DB,
     _: Reader,
-    q: Annotated[str | None, Query(max_length=200, description="Text in either name or the id; or an exact identifier")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in either name or the id; or an exact identifier")
+    ] = None,
     kind: Kind | None = None,
     jurisdiction: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     sector: Sector | None = None,
@@ -54,14 +69,22 @@ def list_organisations(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> OrganisationPage:
-    f = OrgFilter(q=q or None, kind=kind, jurisdiction=jurisdiction.upper() if jurisdiction else None, sector=sector,
-                  status=status)
+    f = OrgFilter(
+        q=q or None,
+        kind=kind,
+        jurisdiction=jurisdiction.upper() if jurisdiction else None,
+        sector=sector,
+        status=status,
+    )
     page = service.search_organisations(db, f, cursor, limit)
     return OrganisationPage(items=[OrganisationOut.of(o) for o in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/organisations/{org_id}", response_model=OrganisationDetailOut,
-            summary="One organisation with its status history and agreements")
+@router.get(
+    "/organisations/{org_id}",
+    response_model=OrganisationDetailOut,
+    summary="One organisation with its status history and agreements",
+)
 def get_organisation(org_id: str, db: DB, _: Reader) -> OrganisationDetailOut:
     d = service.organisation_detail(db, org_id)
     return OrganisationDetailOut(
@@ -71,8 +94,11 @@ def get_organisation(org_id: str, db: DB, _: Reader) -> OrganisationDetailOut:
     )
 
 
-@router.post("/organisations/{org_id}/status", response_model=OrganisationOut,
-             summary="Move an organisation along the settlement pipeline")
+@router.post(
+    "/organisations/{org_id}/status",
+    response_model=OrganisationOut,
+    summary="Move an organisation along the settlement pipeline",
+)
 def change_status(org_id: str, body: StatusChangeIn, db: DB, _: Operator) -> OrganisationOut:
     return OrganisationOut.of(service.change_status(db, org_id, body.status, body.changed_on, body.reason))
 
@@ -86,9 +112,7 @@ def change_status(org_id: str, body: StatusChangeIn, db: DB, _: Operator) -> Org
     "is written.",
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
-async def import_csv(
-    request: Request, db: DB, _: Operator, skip_bad_rows: bool = False
-) -> ImportOut:
+async def import_csv(request: Request, db: DB, _: Operator, skip_bad_rows: bool = False) -> ImportOut:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in ("text/csv", "text/plain"):
         raise InvalidInput([FieldError("content-type", "send the file as text/csv", "media_type")])
@@ -100,7 +124,9 @@ async def import_csv(
     result = service.import_csv(db, io.StringIO(text, newline=""), skip_bad_rows=skip_bad_rows)
     return ImportOut(
         imported=result.imported,
-        skipped=[ImportErrorOut(row=e.row, field=e.field, check=e.check, message=e.message) for e in result.skipped_rows],
+        skipped=[
+            ImportErrorOut(row=e.row, field=e.field, check=e.check, message=e.message) for e in result.skipped_rows
+        ],
     )
 
 

@@ -59,8 +59,20 @@ def add(
     """Register one organisation."""
     org = service.create_organisation(
         open_db(),
-        NewOrganisation(org_id, kind.value, jurisdiction, name_en, name_zh, sector.value, status.value, uscc, uen,
-                        lei, bic, source),
+        NewOrganisation(
+            org_id,
+            kind.value,
+            jurisdiction,
+            name_en,
+            name_zh,
+            sector.value,
+            status.value,
+            uscc,
+            uen,
+            lei,
+            bic,
+            source,
+        ),
     )
     if json_out:
         print_json(org)
@@ -87,8 +99,14 @@ def list_orgs(
         return
     table = Table("id", "kind", "jur.", "sector", "status", "name")
     for o in page.items:
-        table.add_row(o.id, o.kind.value, o.jurisdiction, o.sector.value, o.status.value if o.status else "—",
-                      f"{o.name_zh} / {o.name_en}")
+        table.add_row(
+            o.id,
+            o.kind.value,
+            o.jurisdiction,
+            o.sector.value,
+            o.status.value if o.status else "—",
+            f"{o.name_zh} / {o.name_en}",
+        )
     Console().print(table)
     if page.next_cursor:
         typer.echo(f"next page: --cursor {page.next_cursor}")

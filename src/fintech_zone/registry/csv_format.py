@@ -67,7 +67,12 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
             continue
         if len(values) != len(header):
             errors.append(
-                FieldError("row", f"has {len(values)} fields, the header has {len(header)}", "field_count", row_number)
+                FieldError(
+                    "row",
+                    f"has {len(values)} fields, the header has {len(header)}",
+                    "field_count",
+                    row_number,
+                )
             )
             continue
         record = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
@@ -92,7 +97,10 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
             if (name, value) in seen_identifiers:
                 errors.append(
                     FieldError(
-                        name, f"{value} already appears in row {seen_identifiers[(name, value)]}", "duplicate", row_number
+                        name,
+                        f"{value} already appears in row {seen_identifiers[(name, value)]}",
+                        "duplicate",
+                        row_number,
                     )
                 )
                 duplicate_identifier = True

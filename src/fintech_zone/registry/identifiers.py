@@ -36,7 +36,9 @@ def validate_uscc(value: str) -> tuple[str, FieldError | None]:
     bad = sorted({c for c in code if c not in USCC_ALPHABET})
     if bad:
         return code, FieldError(
-            "uscc", f"characters {''.join(bad)!r} are not in the GB 32100 code set (no I, O, Z, S, V)", "charset"
+            "uscc",
+            f"characters {''.join(bad)!r} are not in the GB 32100 code set (no I, O, Z, S, V)",
+            "charset",
         )
     if code[0] not in USCC_REGISTRATION_AUTHORITIES:
         return code, FieldError("uscc", f"registration authority code {code[0]!r} is not defined", "component")
@@ -60,7 +62,10 @@ def _stdnum_check(
     messages: dict[type[ValidationError], tuple[str, str]] = {
         InvalidLength: ("length", f"{label}: wrong length"),
         InvalidFormat: ("format", f"{label}: characters do not follow the required structure"),
-        InvalidComponent: ("component", f"{label}: a component (such as the country or entity type) is not valid"),
+        InvalidComponent: (
+            "component",
+            f"{label}: a component (such as the country or entity type) is not valid",
+        ),
         InvalidChecksum: (checksum_name, f"{label}: check digits do not match ({checksum_name})"),
     }
 
@@ -76,9 +81,9 @@ def _stdnum_check(
     return check
 
 
-validate_uen = _stdnum_check(
-    "uen", "Singapore UEN", stdnum_uen.compact, stdnum_uen.validate, "check_letter"
-)
+validate_uen = _stdnum_check("uen", "Singapore UEN", stdnum_uen.compact, stdnum_uen.validate, "check_letter")
+
+
 def _lei_validate(code: str) -> str:
     # stdnum checks only the mod 97-10 digits; ISO 17442 also fixes 20 characters ending in two digits.
     if len(code) != 20:

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from fintech_zone.errors import FieldError, InvalidInput
 from fintech_zone.registry.identifiers import VALIDATORS
+from fintech_zone.text import text_error
 
 
 class Kind(StrEnum):
@@ -57,23 +58,10 @@ ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 NAME_MAX = 300  # the widths of the name and title columns
 TITLE_MAX = 500
 AGREEMENT_KEY_MAX = 64
+
+
 # Control characters have no place in stored text (PostgreSQL refuses NUL outright); free text may keep
 # tabs and line breaks.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def text_error(
-    field_name: str, value: str, max_length: int | None = None, multiline: bool = False
-) -> FieldError | None:
-    """The first problem with a piece of typed text: control characters, or more than ``max_length``."""
-    if (_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(value):
-        return FieldError(field_name, "must not contain control characters", "control_characters")
-    if max_length is not None and len(value) > max_length:
-        return FieldError(field_name, f"must be at most {max_length} characters, got {len(value)}", "length")
-    return None
-
-
 @dataclass(frozen=True)
 class Organisation:
     id: str

@@ -86,6 +86,10 @@ def organisation_status(
     except (DomainError, ValueError) as exc:
         message = exc.detail if isinstance(exc, DomainError) else str(exc)
         detail = service.organisation_detail(db, org_id)
-        return render(request, "organisation.html", {"d": detail, "statuses": list(Status), "error": message},
-                      status_code=422)
+        return render(
+            request,
+            "organisation.html",
+            {"d": detail, "statuses": list(Status), "error": message},
+            status_code=422,
+        )
     return RedirectResponse(f"/registry/{org_id}", status_code=303)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from fintech_zone.registry.model import Agreement, Kind, Organisation, Sector, Status, StatusChange
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from fintech_zone.web.schemas import Strict
 
 
 class OrganisationIn(Strict):
@@ -71,8 +68,15 @@ class AgreementIn(Strict):
     parties: list[str] = Field(min_length=1, max_length=100)
 
     def to_model(self) -> Agreement:
-        return Agreement(self.id, self.type, self.title_en, self.title_zh, self.signed_on, self.source,
-                         tuple(dict.fromkeys(self.parties)))
+        return Agreement(
+            self.id,
+            self.type,
+            self.title_en,
+            self.title_zh,
+            self.signed_on,
+            self.source,
+            tuple(dict.fromkeys(self.parties)),
+        )
 
 
 class AgreementOut(BaseModel):
@@ -86,8 +90,15 @@ class AgreementOut(BaseModel):
 
     @classmethod
     def of(cls, a: Agreement) -> AgreementOut:
-        return cls(id=a.id, type=a.type, title_en=a.title_en, title_zh=a.title_zh, signed_on=a.signed_on,
-                   source=a.source, parties=list(a.party_ids))
+        return cls(
+            id=a.id,
+            type=a.type,
+            title_en=a.title_en,
+            title_zh=a.title_zh,
+            signed_on=a.signed_on,
+            source=a.source,
+            parties=list(a.party_ids),
+        )
 
 
 class OrganisationDetailOut(OrganisationOut):

@@ -197,7 +197,9 @@ class ImportResult:
     skipped_rows: list[FieldError]
 
 
-def import_csv(db: Database, lines: Iterable[str], *, skip_bad_rows: bool = False, since: date | None = None) -> ImportResult:
+def import_csv(
+    db: Database, lines: Iterable[str], *, skip_bad_rows: bool = False, since: date | None = None
+) -> ImportResult:
     """All-or-nothing by default: any bad row (syntax, field, duplicate) means nothing is written.
 
     With ``skip_bad_rows`` the good rows are written and the bad ones reported.
@@ -213,7 +215,9 @@ def import_csv(db: Database, lines: Iterable[str], *, skip_bad_rows: bool = Fals
         try:
             store.insert_organisations(conn, good, since or date.today(), _now())
         except IntegrityError as exc:
-            raise Conflict("another import registered some of these organisations concurrently; nothing was imported") from exc
+            raise Conflict(
+                "another import registered some of these organisations concurrently; nothing was imported"
+            ) from exc
     return ImportResult(len(good), errors)
 
 

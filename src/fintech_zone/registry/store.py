@@ -314,14 +314,13 @@ def insert_agreement(conn: Connection, agreement: Agreement, now: datetime) -> N
     )
     if agreement.party_ids:
         conn.execute(
-            insert(agreement_parties), [{"agreement_id": agreement.id, "org_id": p} for p in agreement.party_ids]
+            insert(agreement_parties),
+            [{"agreement_id": agreement.id, "org_id": p} for p in agreement.party_ids],
         )
 
 
 def agreements_of(conn: Connection, org_id: str) -> list[Agreement]:
-    ids = conn.scalars(
-        select(agreement_parties.c.agreement_id).where(agreement_parties.c.org_id == org_id)
-    ).all()
+    ids = conn.scalars(select(agreement_parties.c.agreement_id).where(agreement_parties.c.org_id == org_id)).all()
     found = [get_agreement(conn, i) for i in ids]
     return sorted((a for a in found if a), key=lambda a: (a.signed_on or date.min, a.id))
 

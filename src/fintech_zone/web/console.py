@@ -32,7 +32,9 @@ def home(request: Request, db: DB, _: Annotated[Principal, Depends(page_user)]) 
         "organisations": registry.count_organisations(db, OrgFilter()),
         "settled": registry.count_organisations(db, OrgFilter(status=Status.SETTLED)),
         "milestones": len(progress.list_milestones(db)),
-        "open_tasks": sum(1 for t in progress.list_tasks(db) if t.status.value in ("planned", "in_progress", "blocked")),
+        "open_tasks": sum(
+            1 for t in progress.list_tasks(db) if t.status.value in ("planned", "in_progress", "blocked")
+        ),
     }
     return render(request, "home.html", {"figures": figures})
 

@@ -86,11 +86,18 @@ def install_error_handlers(app: FastAPI) -> None:
             first = next(e for e in raw if e.get("type") == "json_invalid")
             position = first.get("ctx", {}).get("error", "")
             return problem(
-                400, "malformed-json", "Malformed JSON", f"the request body is not valid JSON: {position}",
+                400,
+                "malformed-json",
+                "Malformed JSON",
+                f"the request body is not valid JSON: {position}",
                 request.url.path,
             )
         errors = [
-            {"field": _field_path(tuple(e.get("loc", ()))), "check": e.get("type", "invalid"), "message": e.get("msg", "")}
+            {
+                "field": _field_path(tuple(e.get("loc", ()))),
+                "check": e.get("type", "invalid"),
+                "message": e.get("msg", ""),
+            }
             for e in raw
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -100,5 +107,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Last resort: the error is logged by the server; the client gets no traceback.
         logging.getLogger("fintech_zone").exception("unhandled error on %s", request.url.path)
-        return problem(500, "internal-error", "Internal server error", "the server failed; the error was logged",
-                       request.url.path)
+        return problem(
+            500,
+            "internal-error",
+            "Internal server error",
+            "the server failed; the error was logged",
+            request.url.path,
+        )

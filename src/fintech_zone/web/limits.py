@@ -1,8 +1,11 @@
-"""Reject request bodies over the configured size with 413, before any handler reads them."""
+"""Guards in front of every handler: request bodies over the configured size (413), and URLs carrying control
+characters (400), which no id, filter or search term of ours may contain."""
 
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,24 +49,49 @@ class BodySizeLimit:
         await self.app(scope, _replay(chunks, None, receive), send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "/problems/payload-too-large",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"the request body exceeds the limit of {self.max_bytes} bytes",
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"the request body exceeds the limit of {self.max_bytes} bytes"
+        await send_problem(send, scope, 413, "payload-too-large", "Request body too large", detail, close=True)
+
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+class RejectControlCharactersInUrl:
+    """400 for a path or query with control characters: PostgreSQL cannot even compare text containing NUL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "").encode("utf-8", "surrogateescape")
+            query = unquote_to_bytes(scope.get("query_string", b""))
+            if _CONTROL_BYTES.search(path) or _CONTROL_BYTES.search(query):
+                await send_problem(
+                    send, scope, 400, "bad-request", "Bad request", "the URL contains control characters"
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+async def send_problem(
+    send: Send, scope: Scope, status: int, slug: str, title: str, detail: str, close: bool = False
+) -> None:
+    """A problem+json answer sent straight from ASGI middleware, before the application is reached."""
+    body = json.dumps(
+        {
+            "type": f"/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None = None) -> Receive:

@@ -25,7 +25,9 @@ env = Environment(
 
 def request_lang(request: Request) -> str:
     return choose_lang(
-        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
     )
 
 

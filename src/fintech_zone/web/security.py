@@ -25,16 +25,23 @@ DB = Annotated[Database, Depends(get_db)]
 def bearer_principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
-        raise HTTPException(401, "an Authorization: Bearer <token> header is required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "an Authorization: Bearer <token> header is required", headers={"WWW-Authenticate": "Bearer"}
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "the Authorization header must use the Bearer scheme",
-                            headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+        raise HTTPException(
+            401,
+            "the Authorization header must use the Bearer scheme",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+        )
     principal = auth.authenticate(get_db(request), token.strip())
     if principal is None:
-        raise HTTPException(401, "the token is unknown or revoked",
-                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise HTTPException(
+            401,
+            "the token is unknown or revoked",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return principal
 
 
