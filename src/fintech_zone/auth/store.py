@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Connection,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 
 from fintech_zone.auth.model import Role, TokenInfo
 from fintech_zone.db import metadata
+from fintech_zone.db.types import UTCDateTime
 
 api_tokens = Table(
     "auth_api_tokens",
@@ -29,8 +29,8 @@ api_tokens = Table(
     Column("role", String(32), nullable=False),
     Column("org_id", String(64), ForeignKey("registry_organisations.id"), nullable=True),
     Column("name", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
 

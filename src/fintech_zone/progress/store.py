@@ -10,7 +10,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 )
 
 from fintech_zone.db import metadata
+from fintech_zone.db.types import UTCDateTime
 from fintech_zone.progress.model import (
     Figure,
     FuzzyDate,
@@ -73,7 +73,7 @@ milestones = Table(
     Column("figures", JSON, nullable=False),
     Column("source_ref", Text, nullable=False),
     Column("source_quote", Text, nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
 milestone_agencies = Table(
@@ -95,7 +95,7 @@ tasks = Table(
     Column("status", String(16), nullable=False),
     Column("due_on", Date, nullable=True),
     Column("source", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 task_agencies = Table(
@@ -115,7 +115,7 @@ task_history = Table(
     Column("to_status", String(16), nullable=False),
     Column("changed_on", Date, nullable=False),
     Column("reason", Text, nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 
 from fintech_zone.db import metadata
+from fintech_zone.db.types import UTCDateTime
 from fintech_zone.registry.model import Agreement, Kind, Organisation, Sector, Status, StatusChange
 
 organisations = Table(
@@ -43,8 +43,8 @@ organisations = Table(
     Column("lei", String(20), nullable=True, unique=True),
     Column("bic", String(11), nullable=True),
     Column("source", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_registry_organisations_jurisdiction_id", "jurisdiction", "id"),
     Index("ix_registry_organisations_kind_id", "kind", "id"),
     Index("ix_registry_organisations_sector_id", "sector", "id"),
@@ -60,7 +60,7 @@ status_history = Table(
     Column("to_status", String(32), nullable=True),
     Column("changed_on", Date, nullable=False),
     Column("reason", Text, nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
 agreements = Table(
@@ -72,7 +72,7 @@ agreements = Table(
     Column("title_zh", String(500), nullable=False),
     Column("signed_on", Date, nullable=True),
     Column("source", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 agreement_parties = Table(
@@ -197,23 +197,24 @@ def record_status_change(conn: Connection, change: StatusChange, now: datetime) 
     )
 
 
+def _change(r: Any) -> StatusChange:
+    return StatusChange(
+        org_id=r.org_id,
+        from_status=Status(r.from_status) if r.from_status else None,
+        to_status=Status(r.to_status) if r.to_status else None,
+        changed_on=r.changed_on,
+        reason=r.reason,
+        recorded_at=r.recorded_at,
+    )
+
+
 def history(conn: Connection, org_id: str) -> list[StatusChange]:
     rows = conn.execute(
         select(status_history)
         .where(status_history.c.org_id == org_id)
         .order_by(status_history.c.changed_on, status_history.c.id)
     )
-    return [
-        StatusChange(
-            org_id=r.org_id,
-            from_status=Status(r.from_status) if r.from_status else None,
-            to_status=Status(r.to_status) if r.to_status else None,
-            changed_on=r.changed_on,
-            reason=r.reason,
-            recorded_at=r.recorded_at,
-        )
-        for r in rows
-    ]
+    return [_change(r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -273,16 +274,7 @@ def counts_by(conn: Connection, column: str) -> dict[str, int]:
 def all_histories(conn: Connection) -> dict[str, list[StatusChange]]:
     out: dict[str, list[StatusChange]] = {}
     for r in conn.execute(select(status_history).order_by(status_history.c.changed_on, status_history.c.id)):
-        out.setdefault(r.org_id, []).append(
-            StatusChange(
-                org_id=r.org_id,
-                from_status=Status(r.from_status) if r.from_status else None,
-                to_status=Status(r.to_status) if r.to_status else None,
-                changed_on=r.changed_on,
-                reason=r.reason,
-                recorded_at=r.recorded_at,
-            )
-        )
+        out.setdefault(r.org_id, []).append(_change(r))
     return out
 
 
