@@ -48,6 +48,22 @@ def test_report_structure_zh(seeded: Database) -> None:
     assert "来源" in md
 
 
+def test_a_month_precision_milestone_of_this_month_appears_in_todays_report(seeded: Database) -> None:
+    today = date.today()
+    service.add_milestone(
+        seeded,
+        Milestone(
+            id="hall-design",
+            line_id="exhibition-hall",
+            when=FuzzyDate(today.year, today.month),
+            title_zh="展示厅设计方案通过评审。",
+            title_en="The hall's design passed review.",
+            source=Source("test fixture"),
+        ),
+    )
+    assert "The hall's design passed review." in report.render_markdown(service.report_facts(seeded), "en")
+
+
 def test_a_milestone_recorded_today_appears_in_the_next_report(seeded: Database) -> None:
     today = date.today()
     service.add_milestone(

@@ -67,10 +67,9 @@ def test_seed_agencies_become_registry_organisations(seeded: Database) -> None:
     }
 
 
-def test_milestone_cut_off_respects_precision(seeded: Database) -> None:
-    # A month-precision milestone is only certainly past once its month has ended.
-    assert len(service.list_milestones(seeded, date(2019, 12, 30))) == 6
+def test_milestone_cut_off_counts_a_month_from_its_first_day(seeded: Database) -> None:
     assert len(service.list_milestones(seeded, date(2019, 12, 31))) == 8
-    assert len(service.list_milestones(seeded, date(2019, 7, 31))) == 6
-    assert len(service.list_milestones(seeded, date(2018, 3, 31))) == 1
-    assert service.list_milestones(seeded, date(2018, 3, 30)) == []
+    assert len(service.list_milestones(seeded, date(2019, 12, 1))) == 8
+    assert len(service.list_milestones(seeded, date(2019, 11, 30))) == 6
+    assert len(service.list_milestones(seeded, date(2018, 3, 1))) == 1
+    assert service.list_milestones(seeded, date(2018, 2, 28)) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,9 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     insert,
-    or_,
     select,
     update,
 )
@@ -190,20 +188,12 @@ def insert_milestone(conn: Connection, m: Milestone, now: datetime) -> None:
         )
 
 
-def _known_by(cutoff: date) -> Any:
-    """Milestones certainly past on ``cutoff``: a month-precision one only once its whole month has ended."""
-    month_is_over = (cutoff + timedelta(days=1)).month != cutoff.month
-    first_open_month = (cutoff + timedelta(days=1)) if month_is_over else cutoff.replace(day=1)
-    return or_(
-        and_(milestones.c.precision == Precision.DAY.value, milestones.c.occurred_on <= cutoff),
-        and_(milestones.c.precision == Precision.MONTH.value, milestones.c.occurred_on < first_open_month),
-    )
-
-
 def list_milestones(conn: Connection, on_or_before: date | None = None, line_id: str | None = None) -> list[Milestone]:
     stmt = select(milestones)
     if on_or_before is not None:
-        stmt = stmt.where(_known_by(on_or_before))
+        # A month-precision milestone counts from the first of its month: "2019-12" is in a report as of any day
+        # of December 2019, and a milestone recorded this month is in today's report.
+        stmt = stmt.where(milestones.c.occurred_on <= on_or_before)
     if line_id is not None:
         stmt = stmt.where(milestones.c.line_id == line_id)
     rows = conn.execute(stmt.order_by(milestones.c.occurred_on, milestones.c.id)).all()
