@@ -26,7 +26,7 @@ import csv
 import itertools
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -52,20 +52,22 @@ STATUS_WEIGHTS = {"prospect": 35, "negotiating": 20, "agreement_signed": 12, "se
 
 # (pinyin, hanzi) syllables: two of them make a trade-name stem such as "Lianyu" / "联渝".
 SYLLABLES = (
-    ("Lian", "联"), ("Yu", "渝"), ("Xin", "新"), ("Hua", "华"), ("Tai", "泰"), ("Feng", "丰"), ("Jin", "金"),
-    ("Rong", "融"), ("Shan", "山"), ("Cheng", "城"), ("Hai", "海"), ("Da", "达"), ("Tong", "通"), ("Xing", "兴"),
-    ("An", "安"), ("Heng", "恒"), ("Kai", "凯"), ("Ming", "明"), ("Rui", "瑞"), ("Sheng", "盛"), ("Tian", "天"),
-    ("Wei", "维"), ("Yuan", "源"), ("Zhi", "智"), ("Bo", "博"), ("Chuang", "创"), ("De", "德"), ("Fu", "富"),
-    ("Guang", "光"), ("Hong", "宏"), ("Jia", "嘉"), ("Kang", "康"), ("Long", "隆"), ("Mei", "美"), ("Ning", "宁"),
-    ("Qi", "启"), ("Shun", "顺"), ("Wan", "万"), ("Xiang", "祥"), ("Yi", "易"),
+    ("Lian", "联"), ("Yu", "渝"), ("Xin", "新"), ("Hua", "华"), ("Tai", "泰"), ("Feng", "丰"),
+    ("Jin", "金"), ("Rong", "融"), ("Shan", "山"), ("Cheng", "城"), ("Hai", "海"), ("Da", "达"),
+    ("Tong", "通"), ("Xing", "兴"), ("An", "安"), ("Heng", "恒"), ("Kai", "凯"), ("Ming", "明"),
+    ("Rui", "瑞"), ("Sheng", "盛"), ("Tian", "天"), ("Wei", "维"), ("Yuan", "源"), ("Zhi", "智"),
+    ("Bo", "博"), ("Chuang", "创"), ("De", "德"), ("Fu", "富"), ("Guang", "光"), ("Hong", "宏"),
+    ("Jia", "嘉"), ("Kang", "康"), ("Long", "隆"), ("Mei", "美"), ("Ning", "宁"), ("Qi", "启"),
+    ("Shun", "顺"), ("Wan", "万"), ("Xiang", "祥"), ("Yi", "易"),
 )
 # English-style trade names for Singapore and the other ASEAN members, with a Chinese rendering.
 SG_STEMS = (
-    ("Merlion", "鱼尾狮"), ("Marina", "滨海"), ("Lion City", "狮城"), ("Orchid", "胡姬"), ("Straits", "海峡"),
-    ("Temasek Bay", "淡马湾"), ("Raffles Quay", "莱佛士码头"), ("Harbourfront", "港湾"), ("Sentosa", "圣淘沙"),
-    ("Bukit", "武吉"), ("Jurong", "裕廊"), ("Tanjong", "丹戎"), ("Kallang", "加冷"), ("Changi", "樟宜"),
-    ("Equator", "赤道"), ("Monsoon", "季风"), ("Lotus", "莲花"), ("Mekong", "湄公"), ("Borneo", "婆罗洲"),
-    ("Andaman", "安达曼"), ("Java", "爪哇"), ("Irrawaddy", "伊洛瓦底"), ("Sunda", "巽他"), ("Malacca", "马六甲"),
+    ("Merlion", "鱼尾狮"), ("Marina", "滨海"), ("Lion City", "狮城"), ("Orchid", "胡姬"),
+    ("Straits", "海峡"), ("Temasek Bay", "淡马湾"), ("Raffles Quay", "莱佛士码头"), ("Harbourfront", "港湾"),
+    ("Sentosa", "圣淘沙"), ("Bukit", "武吉"), ("Jurong", "裕廊"), ("Tanjong", "丹戎"),
+    ("Kallang", "加冷"), ("Changi", "樟宜"), ("Equator", "赤道"), ("Monsoon", "季风"),
+    ("Lotus", "莲花"), ("Mekong", "湄公"), ("Borneo", "婆罗洲"), ("Andaman", "安达曼"),
+    ("Java", "爪哇"), ("Irrawaddy", "伊洛瓦底"), ("Sunda", "巽他"), ("Malacca", "马六甲"),
 )
 CN_CITIES = (("Chongqing", "重庆"), ("Chongqing", "重庆"), ("Chongqing", "重庆"), ("Chengdu", "成都"),
              ("Shanghai", "上海"), ("Beijing", "北京"), ("Shenzhen", "深圳"))
@@ -84,7 +86,8 @@ SECTOR_WORDS = {
 CN_SUFFIX = {
     "enterprise": (("Technology Co., Ltd.", "科技有限公司"), ("Co., Ltd.", "有限公司"),
                    ("Network Technology Co., Ltd.", "网络科技股份有限公司")),
-    "financial_institution": (("Bank Co., Ltd.", "银行股份有限公司"), ("Consumer Finance Co., Ltd.", "消费金融有限公司"),
+    "financial_institution": (("Bank Co., Ltd.", "银行股份有限公司"),
+                              ("Consumer Finance Co., Ltd.", "消费金融有限公司"),
                               ("Securities Co., Ltd.", "证券股份有限公司")),
     "service_body": (("Service Centre", "服务中心"), ("Research Institute", "研究院")),
     "association": (("Industry Association", "行业协会"), ("Alliance", "联盟")),
@@ -92,8 +95,10 @@ CN_SUFFIX = {
     "regulator": (("Financial Supervision Office", "金融监管办公室"),),
 }
 SG_SUFFIX = {
-    "enterprise": (("Pte. Ltd.", "私人有限公司"), ("Holdings Pte. Ltd.", "控股私人有限公司"), ("LLP", "有限责任合伙")),
-    "financial_institution": (("Bank Ltd.", "银行有限公司"), ("Capital Markets Pte. Ltd.", "资本市场私人有限公司")),
+    "enterprise": (("Pte. Ltd.", "私人有限公司"), ("Holdings Pte. Ltd.", "控股私人有限公司"),
+                   ("LLP", "有限责任合伙")),
+    "financial_institution": (("Bank Ltd.", "银行有限公司"),
+                              ("Capital Markets Pte. Ltd.", "资本市场私人有限公司")),
     "service_body": (("Centre", "中心"), ("Institute", "研究所")),
     "association": (("Association", "协会"), ("Society", "学会")),
     "government_agency": (("Agency", "机构"), ("Board", "局")),
@@ -180,7 +185,7 @@ def _bic(name_en: str, country: str, rng: random.Random) -> str:
 
 
 class _Weighted:
-    def __init__(self, weights: dict[str, float]) -> None:
+    def __init__(self, weights: Mapping[str, float]) -> None:
         self.values = list(weights)
         self.cum = list(itertools.accumulate(weights.values()))
 

@@ -2,8 +2,8 @@
 
 Target (issue): 100,000 organisations in at most 10 s on SQLite.
 
-Generates N synthetic organisations (``benchmarks.gen_orgs``) into a temporary CSV, then measures, each stage in
-its own child process (so each ``peak_rss_mb`` is that stage's own) and each write into a fresh, migrated
+Generates N synthetic organisations (``benchmarks.gen_orgs``) into a temporary CSV, then measures, each stage
+in its own child process (so each ``peak_rss_mb`` is that stage's own) and each write into a fresh, migrated
 database (a new SQLite file; on PostgreSQL a new schema that is dropped afterwards):
 
 * ``import``: ``registry.service.import_csv`` (the figure the target is about), with a breakdown of its parts
@@ -66,6 +66,8 @@ def machine_info(pg_url: str | None = None) -> dict[str, Any]:
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "python_loop_10m_seconds": cpu_calibration(),
+        **code_version(),
         **machine_load("before"),
     }
     if pg_url:
@@ -74,6 +76,26 @@ def machine_info(pg_url: str | None = None) -> dict[str, Any]:
             info["postgresql"] = conn.exec_driver_sql("SHOW server_version").scalar()
         engine.dispose()
     return info
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured, and any uncommitted changes under src/ (they are measured too)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {"git_commit": git("rev-parse", "--short", "HEAD") or "unknown",
+            "src_uncommitted": git("status", "--porcelain", "--", "src").splitlines()}
+
+
+def cpu_calibration() -> float:
+    """Seconds for a fixed pure-Python loop: a crude single-core speed to compare machines by."""
+    start = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return round(time.process_time() - start, 2)
 
 
 def machine_load(when: str) -> dict[str, Any]:
@@ -188,9 +210,11 @@ def _stage_import(csv_path: Path, url: str) -> dict[str, Any]:
 
         return wrapper
 
-    service.parse_csv = timed("parse_validate", service.parse_csv)  # type: ignore[assignment]
-    service._check_unique_in = timed("uniqueness_check", service._check_unique_in)  # type: ignore[assignment]
-    store.insert_organisations = timed("insert", store.insert_organisations)  # type: ignore[assignment]
+    # The import's own functions, wrapped where service looks them up (module attributes) to time each part.
+    for module, attr, part in ((service, "parse_csv", "parse_validate"),
+                               (service, "_check_unique_in", "uniqueness_check"),
+                               (store, "insert_organisations", "insert")):
+        setattr(module, attr, timed(part, getattr(module, attr)))
 
     db = Database.from_url(url)
     with db.read() as conn:  # connect (and set pragmas) outside the timed region, as a running CLI has
@@ -314,7 +338,8 @@ NEEDS_DB = {"import", "cli", "insert_core", "insert_dbapi", "copy"}
 
 def _run_stage_child(stage: str, csv_path: Path, url: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.registry_import", "--stage", stage, "--csv", str(csv_path), "--url", url],
+        [sys.executable, "-m", "benchmarks.registry_import", "--stage", stage, "--csv", str(csv_path),
+         "--url", url],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
@@ -386,12 +411,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
-                        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is given")
+                        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set")
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("FZ_TEST_POSTGRES_URL"),
                         help="PostgreSQL server URL (a fresh schema is created in it and dropped)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of the import stage (the median is reported)")
-    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the CSV and SQLite files go (temp dir)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of the import stage (the median is reported)")
+    parser.add_argument("--stages", default=",".join(STAGES),
+                        help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the CSV and SQLite files go (a temporary directory)")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.gen_orgs import CN_CITIES, SG_STEMS, SYLLABLES
+from benchmarks.gen_orgs import CN_CITIES, SYLLABLES
 from benchmarks.registry_import import (
     ROOT,
     command_line,
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set")
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("FZ_TEST_POSTGRES_URL"),
                         help="PostgreSQL server URL (a fresh schema is created in it and dropped)")
-    parser.add_argument("--per-type", type=int, default=100, help="measured requests per query type")
+    parser.add_argument("--per-type", type=int, default=60, help="measured requests per query type")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per query type")
     parser.add_argument("--sqlite-analyze", action="store_true", help="run ANALYZE on SQLite after loading")
     parser.add_argument("--explain", action="store_true", help="add each query type's plan to the output")

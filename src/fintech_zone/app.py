@@ -16,7 +16,13 @@ from fintech_zone import __version__
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import upgrade
 from fintech_zone.settings import Settings
-from fintech_zone.web.errors import HTTP_SLUGS, install_error_handlers
+from fintech_zone.web.errors import (
+    HTTP_SLUGS,
+    allowed_methods,
+    install_error_handlers,
+    install_problem_schema,
+    problem_responses,
+)
 from fintech_zone.web.limits import BodySizeLimit, RejectControlCharactersInUrl
 from fintech_zone.web.security import LoginRequired
 
@@ -53,6 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
 
     install_error_handlers(app)
+    install_problem_schema(app)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -65,15 +72,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
         slug, title = HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
         if wants_html:
-            return render(
+            page = render(
                 request,
                 "error.html",
                 {"status": exc.status_code, "title": title, "detail": detail},
                 status_code=exc.status_code,
             )
-        return problem(exc.status_code, slug, title, detail, request.url.path, headers=getattr(exc, "headers", None))
+            page.headers.update(headers)
+            return page
+        return problem(exc.status_code, slug, title, detail, request.url.path, headers=headers or None)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> JSONResponse:
@@ -87,11 +99,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.registry.pages import router as registry_pages
     from fintech_zone.web.console import router as console_pages
 
-    app.include_router(registry_api, prefix="/api/v1/registry", tags=["registry"])
-    app.include_router(progress_api, prefix="/api/v1/progress", tags=["progress"])
-    app.include_router(console_pages)
-    app.include_router(registry_pages)
-    app.include_router(progress_pages)
+    # What any API request may meet before its handler runs: a URL with control characters or malformed JSON
+    # (400), no valid bearer token (401), a body over the size limit (413). Each route adds its own.
+    api_problems = problem_responses(400, 401, 413)
+    app.include_router(registry_api, prefix="/api/v1/registry", tags=["registry"], responses=api_problems)
+    app.include_router(progress_api, prefix="/api/v1/progress", tags=["progress"], responses=api_problems)
+    # Pages are HTML for people, not part of the API the OpenAPI document describes.
+    app.include_router(console_pages, include_in_schema=False)
+    app.include_router(registry_pages, include_in_schema=False)
+    app.include_router(progress_pages, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
 
     app.add_middleware(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from fintech_zone.db import Database
@@ -180,3 +182,39 @@ def test_control_characters_never_reach_the_database(
     )
     assert r.status_code == 422
     assert len(client.get("/api/v1/progress/milestones", headers=viewer).json()) == 8
+
+
+def test_dates_are_yyyy_mm_dd_never_numbers_or_timestamps(
+    client: TestClient, seeded: Database, operator: dict[str, str], viewer: dict[str, str]
+) -> None:
+    # Found by tests/web/test_api_fuzz.py: ``before=0`` listed the milestones up to 1970-01-01 and ``as_of=0``
+    # made a report as of 1970, because pydantic's lax mode reads 0 (or "0") as that day and a timestamp as its day.
+    def problem_fields(r: Any) -> dict[str, str]:
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        return {e["field"]: e["check"] for e in r.json()["errors"]}
+
+    for value in ("0", "86400", "2019-12-31T00:00:00Z", "2019-12-31T00:00:00", "20191231", "2019-12-1"):
+        r = client.get("/api/v1/progress/milestones", params={"before": value}, headers=viewer)
+        assert problem_fields(r) == {"before": "date_format"}, value
+        r = client.get("/api/v1/progress/report", params={"as_of": value, "format": "md"}, headers=viewer)
+        assert problem_fields(r) == {"as_of": "date_format"}, value
+    task = {
+        "id": "festival-2027",
+        "line": "events",
+        "title_zh": "筹办2027年国际金融科技节",
+        "title_en": "Organise the 2027 international fintech festival",
+        "lead": "cn-cq-cspab",
+        "source": "work plan 2027",
+    }
+    tasks_before = client.get("/api/v1/progress/tasks", headers=viewer).json()
+    for not_a_date in (0, "0", 86400, "2027-09-30T00:00:00Z"):
+        r = client.post("/api/v1/progress/tasks", json={**task, "due_on": not_a_date}, headers=operator)
+        assert problem_fields(r) == {"due_on": "date_format"}
+        r = client.post(
+            "/api/v1/progress/tasks/exhibition-hall/status",
+            json={"status": "in_progress", "changed_on": not_a_date},
+            headers=operator,
+        )
+        assert problem_fields(r) == {"changed_on": "date_format"}
+    assert client.get("/api/v1/progress/tasks", headers=viewer).json() == tasks_before

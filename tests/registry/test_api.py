@@ -592,3 +592,30 @@ def test_taxonomy_lists_the_allowed_values(client: TestClient, viewer: dict[str,
     assert t["statuses"] == ["prospect", "negotiating", "agreement_signed", "settled", "exited"]
     assert t["jurisdictions"][:2] == ["CN", "SG"]
     assert "enterprise" in t["kinds"] and "payments" in t["sectors"]
+
+
+# --- dates --------------------------------------------------------------------------------------------------
+
+# Found by tests/web/test_api_fuzz.py: pydantic's lax mode read 0 or "0" as 1970-01-01 and a timestamp as its day,
+# so a mistyped date was stored as another date instead of being refused.
+NOT_DATES: list[Any] = [0, "0", 86400, "86400", "2024-05-01T00:00:00", "2024-05-01T00:00:00Z", "2024-5-1", "20240501"]
+
+
+@pytest.mark.parametrize("value", NOT_DATES)
+def test_dates_are_yyyy_mm_dd_never_numbers_or_timestamps(
+    client: TestClient, operator: dict[str, str], db: Database, value: Any
+) -> None:
+    body = assert_problem(client.post(ORGS, json=org(since=value), headers=operator), 422, "invalid-input")
+    assert error_fields(body) == {"since": "date_format"}
+    assert count(db, store.organisations) == 0
+
+    create(client, operator, since="2024-01-01")
+    create(client, operator, "cn-b", jurisdiction="CN")
+    before = history(client, operator)
+    r = client.post(f"{ORGS}/sg-acme-pay/status", json={"status": "negotiating", "changed_on": value}, headers=operator)
+    assert error_fields(assert_problem(r, 422, "invalid-input")) == {"changed_on": "date_format"}
+    assert history(client, operator) == before
+
+    r = client.post(AGREEMENTS, json=agreement(signed_on=value, parties=["sg-acme-pay", "cn-b"]), headers=operator)
+    assert error_fields(assert_problem(r, 422, "invalid-input")) == {"signed_on": "date_format"}
+    assert count(db, store.agreements) == 0

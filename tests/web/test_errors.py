@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.registry import store
-from fintech_zone.web.errors import domain_problem
+from fintech_zone.web.errors import Problem, domain_problem
 
 ORGS = "/api/v1/registry/organisations"
 PROBLEM = "application/problem+json"
@@ -182,6 +182,24 @@ def test_wrong_method_gives_405_problem(client: TestClient, operator: dict[str, 
     assert_problem(client.delete(ORGS, headers=operator), 405, "method-not-allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", ORGS, "GET, POST"),
+        ("OPTIONS", "/api/v1/progress/tasks", "GET, POST"),
+        ("PUT", "/api/v1/registry/agreements", "GET, POST"),
+        ("GET", "/api/v1/registry/imports", "POST"),
+        ("DELETE", f"{ORGS}/sg-a", "GET"),
+    ],
+)
+def test_405_allow_names_every_method_at_the_path(client: TestClient, method: str, path: str, allow: str) -> None:
+    # Found by tests/web/test_api_fuzz.py: FastAPI's Allow named only the first route at a path, so GET and POST
+    # on /organisations each said they were the only method there.
+    r = client.request(method, path)
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["allow"] == allow
+
+
 # --- never a 500 --------------------------------------------------------------------------------------------
 
 NUL_AND_FRIENDS = ["\x00", "a\x00b", "\x1b[31m", "\ud7ff", "名\x00", "%00", "' OR 1=1 --", "\\", "%", "_"]
@@ -249,6 +267,37 @@ def test_domain_errors_map_to_problem_json(exc: DomainError, status: int, slug: 
         assert body["detail"] == "row 3: f: m"
     else:
         assert "errors" not in body
+
+
+# --- the OpenAPI document ----------------------------------------------------------------------------------
+
+
+def test_openapi_describes_every_api_error_as_problem_json(client: TestClient) -> None:
+    # FastAPI documents its own 422 as application/json HTTPValidationError, which we never send: a client
+    # generated from the document (and schemathesis) would expect the wrong body and media type.
+    doc = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in json.dumps(doc)
+    assert set(doc["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail"}
+    problem_ref = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    operations = [(m, p, op) for p, ops in doc["paths"].items() if p.startswith("/api/") for m, op in ops.items()]
+    assert len(operations) > 10
+    for method, path, op in operations:
+        errors = {code: r for code, r in op["responses"].items() if code.startswith("4")}
+        assert {"400", "401", "413"} <= set(errors), (method, path)
+        assert all(r["content"] == problem_ref for r in errors.values()), (method, path)
+        if method == "post":
+            assert "403" in errors, (method, path)  # every write needs the operator role
+        if "{" in path:
+            assert "404" in errors, (method, path)
+    # Pages are HTML for people; the document describes the API.
+    assert [p for p in doc["paths"] if not p.startswith("/api/")] == ["/healthz"]
+
+
+def test_a_problem_as_sent_matches_the_documented_problem(client: TestClient, operator: dict[str, str]) -> None:
+    body = assert_problem(client.post(ORGS, json={**GOOD, "kind": "bank", "colour": "red"}, headers=operator), 422)
+    assert set(body) <= set(Problem.model_fields)
+    problem = Problem.model_validate(body)
+    assert problem.errors and {e.field for e in problem.errors} == {"kind", "colour"}
 
 
 # --- concurrency --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from fintech_zone.auth.model import Principal
 from fintech_zone.progress import report, service
 from fintech_zone.registry import service as registry
 from fintech_zone.web.pages import render
+from fintech_zone.web.schemas import IsoDate
 from fintech_zone.web.security import DB, page_user
 
 router = APIRouter(tags=["pages"])
@@ -39,6 +40,6 @@ def report_download(
     _: User,
     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
     format: report.ReportFormat = report.ReportFormat.HTML,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> Response:
     return report.download(service.report_facts(db, as_of), lang, format)

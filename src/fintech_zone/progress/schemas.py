@@ -17,7 +17,7 @@ from fintech_zone.progress.model import (
     Task,
     TaskStatus,
 )
-from fintech_zone.web.schemas import Strict
+from fintech_zone.web.schemas import IsoDate, Strict
 
 
 class FigureIO(Strict):
@@ -104,7 +104,7 @@ class TaskIn(Strict):
     title_en: str = Field(min_length=1, max_length=4000)
     lead: str = Field(min_length=1, max_length=64)
     co_agencies: list[str] = Field(default_factory=list, max_length=50)
-    due_on: date | None = None
+    due_on: IsoDate | None = None
     status: TaskStatus = TaskStatus.PLANNED
     source: str = Field(min_length=1, max_length=2000)
 
@@ -164,7 +164,7 @@ class TaskOut(BaseModel):
 
 class TaskStatusIn(Strict):
     status: TaskStatus
-    changed_on: date | None = None
+    changed_on: IsoDate | None = None
     reason: str | None = Field(default=None, max_length=2000)
 
 

@@ -24,6 +24,7 @@ from fintech_zone.registry.schemas import (
     StatusChangeOut,
 )
 from fintech_zone.registry.service import OrgFilter
+from fintech_zone.web.errors import problem_responses
 from fintech_zone.web.security import DB, require
 
 router = APIRouter()
@@ -36,6 +37,7 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
     status_code=status.HTTP_201_CREATED,
     response_model=OrganisationOut,
     summary="Register an organisation",
+    responses=problem_responses(403, 409, 422),
 )
 def create_organisation(body: OrganisationIn, db: DB, _: Operator) -> OrganisationOut:
     new = NewOrganisation(
@@ -55,7 +57,12 @@ def create_organisation(body: OrganisationIn, db: DB, _: Operator) -> Organisati
     return OrganisationOut.of(service.create_organisation(db, new, body.since))
 
 
-@router.get("/organisations", response_model=OrganisationPage, summary="Search and filter organisations")
+@router.get(
+    "/organisations",
+    response_model=OrganisationPage,
+    summary="Search and filter organisations",
+    responses=problem_responses(422),
+)
 def list_organisations(
     db: DB,
     _: Reader,
@@ -84,6 +91,7 @@ def list_organisations(
     "/organisations/{org_id}",
     response_model=OrganisationDetailOut,
     summary="One organisation with its status history and agreements",
+    responses=problem_responses(404, 422),
 )
 def get_organisation(org_id: str, db: DB, _: Reader) -> OrganisationDetailOut:
     d = service.organisation_detail(db, org_id)
@@ -98,6 +106,7 @@ def get_organisation(org_id: str, db: DB, _: Reader) -> OrganisationDetailOut:
     "/organisations/{org_id}/status",
     response_model=OrganisationOut,
     summary="Move an organisation along the settlement pipeline",
+    responses=problem_responses(403, 404, 422),
 )
 def change_status(org_id: str, body: StatusChangeIn, db: DB, _: Operator) -> OrganisationOut:
     return OrganisationOut.of(service.change_status(db, org_id, body.status, body.changed_on, body.reason))
@@ -110,6 +119,7 @@ def change_status(org_id: str, body: StatusChangeIn, db: DB, _: Operator) -> Org
     description="Body: `text/csv` (UTF-8) with the columns in docs/registry.md. All-or-nothing unless "
     "`skip_bad_rows=true`: any bad row gives 422 listing every bad row with its number and field, and nothing "
     "is written.",
+    responses=problem_responses(403, 409, 422),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_csv(request: Request, db: DB, _: Operator, skip_bad_rows: bool = False) -> ImportOut:
@@ -135,7 +145,13 @@ def list_agreements(db: DB, _: Reader) -> list[AgreementOut]:
     return [AgreementOut.of(a) for a in service.list_agreements(db)]
 
 
-@router.post("/agreements", response_model=AgreementOut, status_code=201, summary="Record an agreement")
+@router.post(
+    "/agreements",
+    response_model=AgreementOut,
+    status_code=201,
+    summary="Record an agreement",
+    responses=problem_responses(403, 409, 422),
+)
 def create_agreement(body: AgreementIn, db: DB, _: Operator) -> AgreementOut:
     return AgreementOut.of(service.create_agreement(db, body.to_model()))
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from fintech_zone.registry.model import Agreement, Kind, Organisation, Sector, Status, StatusChange
-from fintech_zone.web.schemas import Strict
+from fintech_zone.web.schemas import IsoDate, Strict
 
 
 class OrganisationIn(Strict):
@@ -18,7 +18,7 @@ class OrganisationIn(Strict):
     name_zh: str = Field(min_length=1, max_length=300)
     sector: Sector
     status: Status | None = Field(default=Status.PROSPECT, description="null: not in the settlement pipeline")
-    since: date | None = Field(default=None, description="Date the status took effect (default today)")
+    since: IsoDate | None = Field(default=None, description="Date the status took effect (default today)")
     uscc: str | None = Field(default=None, max_length=40)
     uen: str | None = Field(default=None, max_length=40)
     lei: str | None = Field(default=None, max_length=40)
@@ -63,7 +63,7 @@ class AgreementIn(Strict):
     type: str = Field(min_length=1, max_length=64, examples=["settlement", "strategic_cooperation"])
     title_en: str = Field(min_length=1, max_length=500)
     title_zh: str = Field(min_length=1, max_length=500)
-    signed_on: date | None = None
+    signed_on: IsoDate | None = None
     source: str | None = Field(default=None, max_length=2000)
     parties: list[str] = Field(min_length=1, max_length=100)
 
@@ -113,7 +113,7 @@ class OrganisationPage(BaseModel):
 
 class StatusChangeIn(Strict):
     status: Status
-    changed_on: date | None = None
+    changed_on: IsoDate | None = None
     reason: str | None = Field(default=None, max_length=2000)
 
 

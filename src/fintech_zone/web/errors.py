@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.routing import Match, Mount
 
 from fintech_zone.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput, NotFound
 
@@ -37,6 +39,57 @@ HTTP_SLUGS = {
 }
 
 
+class ProblemFieldError(BaseModel):
+    """One failing field of an ``invalid-input`` problem."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `figures.0.key`; `body` for the whole body")
+    check: str = Field(description="The rule that failed, e.g. `string_too_long` or `check_character`")
+    message: str
+    row: int | None = Field(default=None, description="CSV imports: the row as a spreadsheet numbers it, header = 1")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error answer of the API, sent as `application/problem+json`."""
+
+    type: str = Field(description="Stable identifier of the kind of problem", examples=["/problems/not-found"])
+    title: str = Field(description="Short human summary of the kind of problem")
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="What went wrong with this request")
+    instance: str | None = Field(default=None, description="Path of the request")
+    errors: list[ProblemFieldError] | None = Field(default=None, description="`invalid-input`: every failing field")
+
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring each status as a problem+json answer (FastAPI's own 422 is replaced)."""
+    return {
+        status: {
+            "description": HTTP_SLUGS[status][1],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+        }
+        for status in statuses
+    }
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Add ``Problem`` to the OpenAPI components, for the ``$ref`` that :func:`problem_responses` writes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem_schema.pop("$defs", {}))
+            schemas["Problem"] = problem_schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def problem(
     status: int,
     slug: str,
@@ -52,6 +105,32 @@ def problem(
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this request's path, for the ``Allow`` header of a 405.
+
+    FastAPI's own 405 names only the methods of the first route whose path matched, so ``GET`` and ``POST`` at
+    one path each claimed to be the only one. Each method is probed against the app's routes instead (mounts, such
+    as the static files, answer any path below them and are left out).
+    """
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    allowed = []
+    for method in _METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+            "query_string": b"",
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
 
 
 def field_error_json(e: FieldError) -> dict[str, Any]:
