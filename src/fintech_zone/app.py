@@ -9,7 +9,6 @@ from importlib import resources
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from fintech_zone import __version__
@@ -17,8 +16,6 @@ from fintech_zone.db import Database
 from fintech_zone.db.migrate import upgrade
 from fintech_zone.settings import Settings
 from fintech_zone.web.errors import (
-    HTTP_SLUGS,
-    allowed_methods,
     install_error_handlers,
     install_problem_schema,
     problem_responses,
@@ -64,28 +61,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_page_or_problem(request: Request, exc: StarletteHTTPException) -> Response:
-        from fintech_zone.web.errors import problem
-        from fintech_zone.web.pages import render
-
-        slug, title = HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        headers = dict(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405 and (methods := allowed_methods(request)):
-            headers["Allow"] = ", ".join(methods)
-        wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
-        if wants_html:
-            page = render(
-                request,
-                "error.html",
-                {"status": exc.status_code, "title": title, "detail": detail},
-                status_code=exc.status_code,
-            )
-            page.headers.update(headers)
-            return page
-        return problem(exc.status_code, slug, title, detail, request.url.path, headers=headers or None)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
     def healthz() -> JSONResponse:

@@ -218,3 +218,13 @@ def test_dates_are_yyyy_mm_dd_never_numbers_or_timestamps(
         )
         assert problem_fields(r) == {"changed_on": "date_format"}
     assert client.get("/api/v1/progress/tasks", headers=viewer).json() == tasks_before
+
+
+def test_unknown_line_is_404_for_tasks_as_for_milestones(
+    client: TestClient, seeded: Database, viewer: dict[str, str]
+) -> None:
+    for path in ("/api/v1/progress/tasks", "/api/v1/progress/milestones"):
+        r = client.get(path, params={"line": "no-such-line"}, headers=viewer)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"] == "application/problem+json"
+    assert len(client.get("/api/v1/progress/tasks", params={"line": "events"}, headers=viewer).json()) == 1

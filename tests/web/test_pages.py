@@ -130,3 +130,14 @@ def test_revoked_token_ends_the_session(client: TestClient, seeded: Database) ->
     assert client.get("/registry", follow_redirects=False).status_code == 200
     auth.revoke_token(seeded, info.id)
     assert client.get("/registry", follow_redirects=False).status_code == 303
+
+
+def test_errors_on_pages_are_pages(client: TestClient, seeded: Database) -> None:
+    _sign_in(client, seeded)
+    html = {"accept": "text/html"}
+    r = client.post("/registry/nobody/status", data={"status": "settled"}, headers=html)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "nobody" in r.text
+    api = client.get("/api/v1/registry/organisations/nobody", headers=html)
+    assert api.headers["content-type"] == "application/problem+json"  # the API always answers problem+json

@@ -74,7 +74,10 @@ def add_milestone(body: MilestoneIn, db: DB, _: Operator) -> MilestoneOut:
 
 
 @router.get(
-    "/tasks", response_model=list[TaskOut], summary="Tasks with their status history", responses=problem_responses(422)
+    "/tasks",
+    response_model=list[TaskOut],
+    summary="Tasks with their status history",
+    responses=problem_responses(404, 422),
 )
 def list_tasks(db: DB, _: Reader, line: Annotated[str | None, Query(max_length=64)] = None) -> list[TaskOut]:
     return [TaskOut.of(t) for t in service.list_tasks(db, line)]

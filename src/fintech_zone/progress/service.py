@@ -170,6 +170,8 @@ def get_milestone(db: Database, milestone_id: str) -> Milestone:
 
 def list_tasks(db: Database, line_id: str | None = None) -> list[Task]:
     with db.read() as conn:
+        if line_id is not None and not store.line_exists(conn, line_id):
+            raise NotFound(f"no line of work with id {line_id!r}")
         return store.list_tasks(conn, line_id)
 
 

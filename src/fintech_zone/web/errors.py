@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from fintech_zone.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput, NotFound
@@ -140,10 +141,13 @@ def field_error_json(e: FieldError) -> dict[str, Any]:
     return out
 
 
+def domain_status(exc: DomainError) -> int:
+    return next(code for cls, code in STATUS_FOR if isinstance(exc, cls))
+
+
 def domain_problem(exc: DomainError, instance: str | None = None) -> JSONResponse:
-    status = next(code for cls, code in STATUS_FOR if isinstance(exc, cls))
     errors = [field_error_json(e) for e in exc.errors] if isinstance(exc, InvalidInput) else None
-    return problem(status, exc.type_slug, exc.title, exc.detail, instance, errors)
+    return problem(domain_status(exc), exc.type_slug, exc.title, exc.detail, instance, errors)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -153,10 +157,44 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+
+
+def respond(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error as problem+json, or as an HTML page when a person's browser asked for a page (not the API)."""
+    if not wants_html(request):
+        return problem(status, slug, title, detail, request.url.path, errors, headers)
+    from fintech_zone.web.pages import render  # pages import the security helpers, which import this module
+
+    page = render(request, "error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
+    page.headers.update(headers or {})
+    return page
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_html(request):
+            return respond(request, domain_status(exc), exc.type_slug, exc.title, exc.detail)
         return domain_problem(exc, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        slug, title = HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+        return respond(request, exc.status_code, slug, title, detail, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
