@@ -1,0 +1,418 @@
+"""The batch engine: applies account and transfer events to a ``Book`` in order. Pure.
+
+Every event gets one result code (see ``docs/ledger.md``). A chain of ``linked`` events succeeds or fails as a
+whole. Every failed id is remembered, so re-sending it answers ``id_already_failed``: a retry can never change an
+outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from fintech_zone.ledger.model import (
+    ID_PATTERN,
+    MAX_AMOUNT,
+    MAX_TIMEOUT,
+    NS,
+    Account,
+    AccountFlag,
+    Book,
+    NewAccount,
+    Outcome,
+    Pending,
+    PendingState,
+    Transfer,
+    TransferFlag,
+)
+
+CREATED = "created"
+EXISTS = "exists"
+LINKED_EVENT_FAILED = "linked_event_failed"
+LINKED_EVENT_CHAIN_OPEN = "linked_event_chain_open"
+# Results that say nothing new about the id, so they are not remembered as its failure.
+NOT_REMEMBERED = frozenset({CREATED, EXISTS, "id_invalid", "id_already_failed"})
+
+F = TransferFlag
+A = AccountFlag
+_TWO_PHASE = (F.PENDING, F.POST_PENDING_TRANSFER, F.VOID_PENDING_TRANSFER)
+
+
+class _Batch:
+    """Working state of one batch: the book plus an undo log, so a failed linked chain leaves no trace."""
+
+    def __init__(self, book: Book, now: int) -> None:
+        self.book = book
+        self.clock = max(now, book.last_timestamp)
+        self._undo: list[tuple[dict[str, object], str, object | None]] = []
+        # Insertion-ordered, so a rollback can forget what a failed chain touched first.
+        self.touched_accounts: dict[str, None] = {}
+        self.touched_pendings: dict[str, None] = {}
+        self.failed: dict[str, str] = {}
+        self.history: list[Account] = []
+        self.new_accounts: list[Account] = []
+        self.new_transfers: list[Transfer] = []
+
+    def tick(self) -> int:
+        self.clock += 1
+        self.book.last_timestamp = self.clock
+        return self.clock
+
+    def _remember(self, table: dict[str, object], key: str) -> None:
+        self._undo.append((table, key, table.get(key)))
+
+    def change_account(self, account: Account) -> Account:
+        """A private copy of ``account`` for this event to change (the book's old object stays for undo)."""
+        self._remember(self.book.accounts, account.id)  # type: ignore[arg-type]
+        copy = replace(account)
+        self.book.accounts[account.id] = copy
+        self.touched_accounts.setdefault(account.id)
+        return copy
+
+    def put_pending(self, pending: Pending) -> None:
+        self._remember(self.book.pendings, pending.transfer_id)  # type: ignore[arg-type]
+        self.book.pendings[pending.transfer_id] = pending
+        self.touched_pendings.setdefault(pending.transfer_id)
+
+    def add_transfer(self, transfer: Transfer) -> None:
+        self._remember(self.book.transfers, transfer.id)  # type: ignore[arg-type]
+        self.book.transfers[transfer.id] = transfer
+        self.new_transfers.append(transfer)
+
+    def add_account(self, account: Account) -> None:
+        self._remember(self.book.accounts, account.id)  # type: ignore[arg-type]
+        self.book.accounts[account.id] = account
+        self.new_accounts.append(account)
+
+    def snapshot(self, *accounts: Account) -> None:
+        self.history.extend(replace(a) for a in accounts if A.HISTORY in a.flags)
+
+    def savepoint(self) -> tuple[int, ...]:
+        return (
+            len(self._undo),
+            len(self.history),
+            len(self.new_accounts),
+            len(self.new_transfers),
+            len(self.touched_accounts),
+            len(self.touched_pendings),
+        )
+
+    def rollback_to(self, mark: tuple[int, ...]) -> None:
+        undo, history, accounts, transfers, touched_accounts, touched_pendings = mark
+        while len(self._undo) > undo:
+            table, key, old = self._undo.pop()
+            if old is None:
+                table.pop(key, None)
+            else:
+                table[key] = old
+        del self.history[history:], self.new_accounts[accounts:], self.new_transfers[transfers:]
+        for touched, keep in ((self.touched_accounts, touched_accounts), (self.touched_pendings, touched_pendings)):
+            for key in list(touched)[keep:]:
+                del touched[key]
+
+    def remember_failures(self, ids: Sequence[str], results: Sequence[str], table: dict[str, object]) -> None:
+        """Remember each id that failed for the first time, as soon as its chain is decided, so that a later event
+        of the same batch with that id answers ``id_already_failed`` too. ``table`` holds the ids that exist (an
+        existing id is never remembered as failed)."""
+        for event_id, result in zip(ids, results, strict=True):
+            if event_id in table or event_id in self.book.failed or not ID_PATTERN.match(event_id):
+                continue
+            if result not in NOT_REMEMBERED and not result.startswith("exists_with_different_"):
+                self.failed[event_id] = self.book.failed[event_id] = result
+
+    def outcome(self, results: list[str]) -> Outcome:
+        """What changed."""
+        new_ids = {a.id for a in self.new_accounts}
+        return Outcome(
+            results=results,
+            accounts={i: self.book.accounts[i] for i in self.touched_accounts if i not in new_ids},
+            new_accounts=list(self.new_accounts),
+            transfers=list(self.new_transfers),
+            pendings={i: self.book.pendings[i] for i in self.touched_pendings},
+            failed=dict(self.failed),
+            history=list(self.history),
+        )
+
+
+def _run(
+    batch: _Batch,
+    ids: Sequence[str],
+    linked: Sequence[bool],
+    apply_one: Callable[[int], str],
+    table: dict[str, object],
+) -> list[str]:
+    """Apply events chain by chain; a chain is events joined by ``linked`` up to the first unlinked one."""
+    results = [""] * len(linked)
+    start = 0
+    while start < len(linked):
+        end = start
+        while end < len(linked) - 1 and linked[end]:
+            end += 1
+        closed = not linked[end]
+        end += 1
+        if not closed:  # the batch ended inside a chain: nothing of it may apply
+            results[start:end] = [LINKED_EVENT_CHAIN_OPEN] * (end - start)
+            batch.remember_failures(ids[start:end], results[start:end], table)
+            start = end
+            continue
+        mark = batch.savepoint()
+        for i in range(start, end):
+            results[i] = apply_one(i)
+            # Re-sending a chain that already succeeded answers `exists` for each event and changes nothing.
+            if results[i] not in (CREATED, EXISTS) and end - start > 1:
+                batch.rollback_to(mark)
+                for j in range(start, end):
+                    if j != i:
+                        results[j] = LINKED_EVENT_FAILED
+                break
+        batch.remember_failures(ids[start:end], results[start:end], table)
+        start = end
+    return results
+
+
+# -- accounts ---------------------------------------------------------------------------------------------------
+
+ACCOUNT_COMPARED = ("ledger", "code", "flags", "owner_id")
+
+
+def create_accounts(book: Book, events: Sequence[NewAccount], now: int, owners: set[str] | None = None) -> Outcome:
+    """Create accounts; ``owners`` (when given) are the organisation ids an account may belong to."""
+    batch = _Batch(book, now)
+
+    def one(i: int) -> str:
+        e = events[i]
+        if not ID_PATTERN.match(e.id):
+            return "id_invalid"
+        flags = e.flags - {A.LINKED}
+        existing = book.accounts.get(e.id)
+        if existing is not None:
+            for name in ACCOUNT_COMPARED:
+                wanted = flags if name == "flags" else getattr(e, name)
+                if wanted != getattr(existing, name):
+                    return f"exists_with_different_{name}"
+            return EXISTS
+        if e.id in book.failed:
+            return "id_already_failed"
+        if {A.DEBITS_MUST_NOT_EXCEED_CREDITS, A.CREDITS_MUST_NOT_EXCEED_DEBITS} <= flags:
+            return "flags_are_mutually_exclusive"
+        if e.ledger not in book.assets:
+            return "ledger_not_found"
+        if e.code <= 0:
+            return "code_must_be_positive"
+        if e.owner_id is not None and owners is not None and e.owner_id not in owners:
+            return "owner_not_found"
+        batch.add_account(Account(e.id, e.ledger, e.code, flags, e.owner_id, timestamp=batch.tick()))
+        return CREATED
+
+    ids = [e.id for e in events]
+    results = _run(batch, ids, [A.LINKED in e.flags for e in events], one, book.accounts)  # type: ignore[arg-type]
+    return batch.outcome(results)
+
+
+# -- transfers --------------------------------------------------------------------------------------------------
+
+TRANSFER_COMPARED = (
+    "flags",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "pending_id",
+    "ledger",
+    "code",
+    "timeout",
+    "reference",
+    "user_data",
+)
+# On a post or void these may be left empty (0): they are then taken from the pending transfer.
+_FILLED_FROM_PENDING = frozenset({"debit_account_id", "credit_account_id", "ledger", "code"})
+
+
+def _compare(e: Transfer, existing: Transfer) -> str:
+    resolving = bool(e.flags & {F.POST_PENDING_TRANSFER, F.VOID_PENDING_TRANSFER})
+    for name in TRANSFER_COMPARED:
+        wanted = getattr(e, name)
+        if resolving and name in _FILLED_FROM_PENDING and not wanted:
+            continue
+        have = existing.requested_amount if name == "amount" else getattr(existing, name)
+        if wanted != have:
+            return f"exists_with_different_{name}"
+    return EXISTS
+
+
+def create_transfers(book: Book, events: Sequence[Transfer], now: int) -> Outcome:
+    batch = _Batch(book, now)
+    ids = [e.id for e in events]
+    linked = [F.LINKED in e.flags for e in events]
+    results = _run(batch, ids, linked, lambda i: _transfer(batch, events[i]), book.transfers)  # type: ignore[arg-type]
+    return batch.outcome(results)
+
+
+def _transfer(batch: _Batch, e: Transfer) -> str:
+    book = batch.book
+    if not ID_PATTERN.match(e.id):
+        return "id_invalid"
+    existing = book.transfers.get(e.id)
+    if existing is not None:
+        return _compare(e, existing)
+    if e.id in book.failed:
+        return "id_already_failed"
+    flags = e.flags - {F.LINKED}
+    if sum(f in flags for f in _TWO_PHASE) > 1:
+        return "flags_are_mutually_exclusive"
+    if flags & {F.BALANCING_DEBIT, F.BALANCING_CREDIT} and flags & {F.POST_PENDING_TRANSFER, F.VOID_PENDING_TRANSFER}:
+        return "flags_are_mutually_exclusive"
+    if e.amount < 0:
+        return "amount_must_not_be_negative"
+    if e.amount > MAX_AMOUNT:
+        return "amount_exceeds_maximum"
+    if e.timeout < 0 or e.timeout > MAX_TIMEOUT:
+        return "timeout_out_of_range"
+    if F.POST_PENDING_TRANSFER in flags or F.VOID_PENDING_TRANSFER in flags:
+        return _resolve_pending(batch, e, post=F.POST_PENDING_TRANSFER in flags)
+    if e.pending_id:
+        return "pending_id_must_be_empty"
+    if e.timeout and F.PENDING not in flags:
+        return "timeout_reserved_for_pending_transfer"
+    if e.amount == 0:
+        return "amount_must_not_be_zero"
+    if e.debit_account_id == e.credit_account_id:
+        return "accounts_must_be_different"
+    dr = book.accounts.get(e.debit_account_id)
+    if dr is None:
+        return "debit_account_not_found"
+    cr = book.accounts.get(e.credit_account_id)
+    if cr is None:
+        return "credit_account_not_found"
+    if dr.ledger != cr.ledger:
+        return "accounts_must_have_the_same_ledger"
+    if e.ledger != dr.ledger:
+        return "transfer_must_have_the_same_ledger_as_accounts"
+    if e.code <= 0:
+        return "code_must_be_positive"
+    if A.CLOSED in dr.flags:
+        return "debit_account_closed"
+    if A.CLOSED in cr.flags:
+        return "credit_account_closed"
+    amount = e.amount
+    if F.BALANCING_DEBIT in flags:
+        amount = min(amount, max(0, dr.credits_posted - dr.debits_posted - dr.debits_pending))
+    if F.BALANCING_CREDIT in flags:
+        amount = min(amount, max(0, cr.debits_posted - cr.credits_posted - cr.credits_pending))
+    pending = F.PENDING in flags
+    if pending and dr.debits_pending + amount > MAX_AMOUNT:
+        return "overflows_debits_pending"
+    if pending and cr.credits_pending + amount > MAX_AMOUNT:
+        return "overflows_credits_pending"
+    if not pending and dr.debits_posted + amount > MAX_AMOUNT:
+        return "overflows_debits_posted"
+    if not pending and cr.credits_posted + amount > MAX_AMOUNT:
+        return "overflows_credits_posted"
+    if dr.debits_pending + dr.debits_posted + amount > MAX_AMOUNT:
+        return "overflows_debits"
+    if cr.credits_pending + cr.credits_posted + amount > MAX_AMOUNT:
+        return "overflows_credits"
+    if (
+        A.DEBITS_MUST_NOT_EXCEED_CREDITS in dr.flags
+        and dr.debits_pending + dr.debits_posted + amount > dr.credits_posted
+    ):
+        return "exceeds_credits"
+    if (
+        A.CREDITS_MUST_NOT_EXCEED_DEBITS in cr.flags
+        and cr.credits_pending + cr.credits_posted + amount > cr.debits_posted
+    ):
+        return "exceeds_debits"
+    timestamp = batch.tick()
+    dr, cr = batch.change_account(dr), batch.change_account(cr)
+    if pending:
+        dr.debits_pending += amount
+        cr.credits_pending += amount
+        expires = timestamp + e.timeout * NS if e.timeout else None
+        batch.put_pending(Pending(e.id, PendingState.PENDING, expires))
+    else:
+        dr.debits_posted += amount
+        cr.credits_posted += amount
+    dr.timestamp = cr.timestamp = timestamp
+    batch.snapshot(dr, cr)
+    batch.add_transfer(replace(e, amount=amount, timestamp=timestamp, requested_amount=e.amount))
+    return CREATED
+
+
+def _resolve_pending(batch: _Batch, e: Transfer, post: bool) -> str:
+    book = batch.book
+    if not e.pending_id:
+        return "pending_id_must_not_be_empty"
+    if e.pending_id == e.id:
+        return "pending_id_must_be_different"
+    if e.timeout:
+        return "timeout_reserved_for_pending_transfer"
+    p = book.transfers.get(e.pending_id)
+    state = book.pendings.get(e.pending_id)
+    if p is None:
+        return "pending_transfer_not_found"
+    if state is None or F.PENDING not in p.flags:
+        return "pending_transfer_not_pending"
+    if e.debit_account_id and e.debit_account_id != p.debit_account_id:
+        return "pending_transfer_has_different_debit_account_id"
+    if e.credit_account_id and e.credit_account_id != p.credit_account_id:
+        return "pending_transfer_has_different_credit_account_id"
+    if e.ledger and e.ledger != p.ledger:
+        return "pending_transfer_has_different_ledger"
+    if e.code and e.code != p.code:
+        return "pending_transfer_has_different_code"
+    if state.state is PendingState.POSTED:
+        return "pending_transfer_already_posted"
+    if state.state is PendingState.VOIDED:
+        return "pending_transfer_already_voided"
+    if state.state is PendingState.EXPIRED or (state.expires_at is not None and state.expires_at <= batch.clock + 1):
+        return "pending_transfer_expired"
+    amount = e.amount or p.amount
+    if post and amount > p.amount:
+        return "exceeds_pending_transfer_amount"
+    if not post and amount != p.amount:
+        return "pending_transfer_has_different_amount"
+    dr, cr = book.accounts[p.debit_account_id], book.accounts[p.credit_account_id]
+    if post and A.CLOSED in dr.flags:
+        return "debit_account_closed"
+    if post and A.CLOSED in cr.flags:
+        return "credit_account_closed"
+    timestamp = batch.tick()
+    dr, cr = batch.change_account(dr), batch.change_account(cr)
+    dr.debits_pending -= p.amount
+    cr.credits_pending -= p.amount
+    if post:
+        dr.debits_posted += amount
+        cr.credits_posted += amount
+    dr.timestamp = cr.timestamp = timestamp
+    batch.snapshot(dr, cr)
+    resolved = PendingState.POSTED if post else PendingState.VOIDED
+    batch.put_pending(Pending(p.id, resolved, state.expires_at, amount if post else 0))
+    batch.add_transfer(
+        replace(
+            e,
+            debit_account_id=p.debit_account_id,
+            credit_account_id=p.credit_account_id,
+            ledger=p.ledger,
+            code=e.code or p.code,
+            amount=amount,
+            timestamp=timestamp,
+            requested_amount=e.amount,
+        )
+    )
+    return CREATED
+
+
+def expire_pending(book: Book, now: int) -> Outcome:
+    """Release the funds of every pending transfer in the book whose timeout has passed."""
+    batch = _Batch(book, now)
+    for p in sorted(book.pendings.values(), key=lambda p: (p.expires_at or 0, p.transfer_id)):
+        if p.state is PendingState.PENDING and p.expires_at is not None and p.expires_at <= batch.clock:
+            t = book.transfers[p.transfer_id]
+            timestamp = batch.tick()
+            dr = batch.change_account(book.accounts[t.debit_account_id])
+            cr = batch.change_account(book.accounts[t.credit_account_id])
+            dr.debits_pending -= t.amount
+            cr.credits_pending -= t.amount
+            dr.timestamp = cr.timestamp = timestamp
+            batch.snapshot(dr, cr)
+            batch.put_pending(Pending(p.transfer_id, PendingState.EXPIRED, p.expires_at))
+    return batch.outcome([])
