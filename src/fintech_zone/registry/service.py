@@ -231,3 +231,8 @@ def statuses_as_of(db: Database, as_of: date) -> dict[str, Status | None]:
         if registered:
             out[org_id] = status
     return out
+
+
+def known_organisations_in(conn: Connection, ids: Iterable[str]) -> set[str]:
+    """The ids among ``ids`` that are registered (for other contexts joining the caller's unit of work)."""
+    return store.existing_ids(conn, [i for i in ids if _storable(i)])

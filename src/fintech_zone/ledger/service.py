@@ -1,0 +1,159 @@
+"""Ledger use cases: each batch is one transaction — applied whole and durable before it is acknowledged."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from fintech_zone.db import Database
+from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
+from fintech_zone.ledger import engine, store
+from fintech_zone.ledger.model import ID_PATTERN, MAX_BATCH, Account, AccountFlag, Asset, Book, NewAccount, Transfer
+from fintech_zone.paging import Page, decode_cursor, encode_cursor
+from fintech_zone.registry import service as registry
+
+ASSET_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}\Z")
+CURRENCY = re.compile(r"^[A-Z]{3}\Z")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    id: str
+    result: str
+
+
+def _check_batch(events: Sequence[object]) -> None:
+    if not events:
+        raise InvalidInput([FieldError("events", "a batch needs at least one event", "min_batch")])
+    if len(events) > MAX_BATCH:
+        raise InvalidInput(
+            [FieldError("events", f"{len(events)} events; a batch holds at most {MAX_BATCH}", "max_batch")]
+        )
+
+
+def create_asset(db: Database, asset: Asset) -> Asset:
+    errors = []
+    if not ASSET_CODE.match(asset.code):
+        errors.append(FieldError("code", "2-16 characters of A-Z, 0-9 and '-', starting with a letter", "format"))
+    if not CURRENCY.match(asset.currency):
+        errors.append(FieldError("currency", "an ISO 4217 code: three capital letters", "format"))
+    if not 0 <= asset.exponent <= 18:
+        errors.append(FieldError("exponent", "the minor-unit exponent is between 0 and 18", "range"))
+    if errors:
+        raise InvalidInput(errors)
+    with db.transaction() as conn:
+        if asset.code in store.all_assets(conn):
+            raise Conflict(f"asset {asset.code!r} already exists")
+        if asset.issuer_id is not None:
+            registry.require_organisations_in(conn, [asset.issuer_id], "issuer")
+        try:
+            store.insert_asset(conn, asset)
+        except IntegrityError as exc:
+            raise Conflict(f"asset {asset.code!r} was created concurrently") from exc
+    return asset
+
+
+def list_assets(db: Database) -> list[Asset]:
+    with db.read() as conn:
+        return list(store.all_assets(conn).values())
+
+
+def _now(last: int) -> int:
+    return max(time.time_ns(), last)
+
+
+def create_accounts(db: Database, events: Sequence[NewAccount]) -> list[EventResult]:
+    _check_batch(events)
+    with db.transaction() as conn:
+        last = store.lock_clock(conn)
+        owners = registry.known_organisations_in(conn, {e.owner_id for e in events if e.owner_id})
+        ids = [e.id for e in events]
+        book = Book(
+            assets=store.all_assets(conn),
+            accounts=store.load_accounts(conn, ids, lock=False),
+            transfers={},
+            pendings={},
+            failed=store.load_failed(conn, "account", ids),
+            last_timestamp=last,
+        )
+        outcome = engine.create_accounts(book, events, _now(last), owners)
+        store.write_outcome(conn, outcome, "account", book.last_timestamp)
+    return [EventResult(e.id, r) for e, r in zip(events, outcome.results, strict=True)]
+
+
+def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResult]:
+    _check_batch(events)
+    with db.transaction() as conn:
+        last = store.lock_clock(conn)
+        now = _now(last)
+        book = store.load_book_for_transfers(conn, events, now, lock=db.dialect != "sqlite")
+        book.last_timestamp = last
+        # Expired pending transfers release their funds first, so this batch sees the balances as of now.
+        expired = engine.expire_pending(book, now)
+        outcome = engine.create_transfers(book, events, now)
+        store.write_outcome(conn, expired, "transfer", book.last_timestamp)
+        store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
+    return [EventResult(e.id, r) for e, r in zip(events, outcome.results, strict=True)]
+
+
+def get_account(db: Database, account_id: str) -> Account:
+    with db.read() as conn:
+        account = store.get_account(conn, account_id) if ID_PATTERN.match(account_id) else None
+    if account is None:
+        raise NotFound(f"no account with id {account_id!r}")
+    return account
+
+
+def get_transfer(db: Database, transfer_id: str) -> Transfer:
+    with db.read() as conn:
+        transfer = store.get_transfer(conn, transfer_id) if ID_PATTERN.match(transfer_id) else None
+    if transfer is None:
+        raise NotFound(f"no transfer with id {transfer_id!r}")
+    return transfer
+
+
+def account_transfers(db: Database, account_id: str, cursor: str | None, limit: int) -> Page[Transfer]:
+    after = None
+    if cursor:
+        raw = decode_cursor(cursor)
+        if not raw.isdigit() or encode_cursor(raw) != cursor:
+            raise InvalidInput([FieldError("cursor", "not a cursor this server issued", "format")])
+        after = int(raw)
+    get_account(db, account_id)
+    with db.read() as conn:
+        rows = store.account_transfers(conn, account_id, after, limit + 1)
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(items, encode_cursor(str(items[-1].timestamp)) if more and items else None)
+
+
+@dataclass(frozen=True)
+class BalanceAt:
+    account_id: str
+    timestamp: int
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+
+
+def balance_at(db: Database, account_id: str, timestamp: int) -> BalanceAt:
+    account = get_account(db, account_id)
+    if AccountFlag.HISTORY not in account.flags:
+        raise InvalidInput(
+            [FieldError("account", "balances are kept over time only for `history` accounts", "history_flag")]
+        )
+    with db.read() as conn:
+        found = store.balance_at(conn, account_id, timestamp)
+    if found is None:
+        return BalanceAt(account_id, timestamp, 0, 0, 0, 0)
+    return BalanceAt(account_id, *found)
+
+
+def totals(db: Database) -> dict[str, tuple[int, int, int, int]]:
+    with db.read() as conn:
+        return store.totals(conn)

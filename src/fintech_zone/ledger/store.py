@@ -1,0 +1,419 @@
+"""Ledger tables and the queries that load a batch's ``Book`` and write its ``Outcome``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from fintech_zone.db import metadata
+from fintech_zone.ledger.model import (
+    Account,
+    AccountFlag,
+    Asset,
+    AssetKind,
+    Book,
+    Outcome,
+    Pending,
+    PendingState,
+    Transfer,
+    TransferFlag,
+)
+
+assets = Table(
+    "ledger_assets",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("exponent", Integer, nullable=False),
+    Column("issuer_id", String(64), ForeignKey("registry_organisations.id"), nullable=True),
+)
+
+accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ledger", String(16), ForeignKey("ledger_assets.code"), nullable=False),
+    Column("code", Integer, nullable=False),
+    Column("owner_id", String(64), ForeignKey("registry_organisations.id"), nullable=True),
+    Column("flags", Integer, nullable=False),
+    Column("debits_pending", BigInteger, nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_pending", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    CheckConstraint(
+        "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
+        name="balances_not_negative",
+    ),
+)
+
+transfers = Table(
+    "ledger_transfers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("debit_account_id", String(64), ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("credit_account_id", String(64), ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("requested_amount", BigInteger, nullable=False),
+    Column("ledger", String(16), nullable=False),
+    Column("code", Integer, nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("pending_id", String(64), nullable=True),
+    Column("timeout", Integer, nullable=False),
+    Column("reference", String(140), nullable=True),
+    Column("user_data", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False, unique=True),
+    Index("ix_ledger_transfers_debit_account_id_timestamp", "debit_account_id", "timestamp"),
+    Index("ix_ledger_transfers_credit_account_id_timestamp", "credit_account_id", "timestamp"),
+)
+
+pendings = Table(
+    "ledger_pending",
+    metadata,
+    Column("transfer_id", String(64), ForeignKey("ledger_transfers.id"), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("posted_amount", BigInteger, nullable=False),
+    Index("ix_ledger_pending_state_expires_at", "state", "expires_at"),
+)
+
+failed = Table(
+    "ledger_failed_ids",
+    metadata,
+    Column("kind", String(8), primary_key=True),  # "account" or "transfer": separate id spaces
+    Column("id", String(64), primary_key=True),
+    Column("result", String(64), nullable=False),
+)
+
+history = Table(
+    "ledger_account_history",
+    metadata,
+    Column("account_id", String(64), ForeignKey("ledger_accounts.id"), primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("debits_pending", BigInteger, nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_pending", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+)
+
+clock = Table(
+    "ledger_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: the last timestamp the engine handed out
+    Column("last_timestamp", BigInteger, nullable=False),
+)
+
+ACCOUNT_BITS = {flag: 1 << i for i, flag in enumerate(AccountFlag)}
+TRANSFER_BITS = {flag: 1 << i for i, flag in enumerate(TransferFlag)}
+CHUNK = 500  # bounded IN lists keep both engines within their parameter limits
+
+
+def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
+    return sum(table[f] for f in flags)
+
+
+E = TypeVar("E", AccountFlag, TransferFlag)
+
+
+def _flags(bits: int, table: dict[E, int]) -> frozenset[E]:
+    return frozenset(f for f, b in table.items() if bits & b)
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(values))
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+# -- reads ----------------------------------------------------------------------------------------------------
+
+
+def all_assets(conn: Connection) -> dict[str, Asset]:
+    return {
+        r.code: Asset(r.code, AssetKind(r.kind), r.currency, r.exponent, r.issuer_id)
+        for r in conn.execute(select(assets).order_by(assets.c.code))
+    }
+
+
+def insert_asset(conn: Connection, asset: Asset) -> None:
+    conn.execute(
+        insert(assets).values(
+            code=asset.code,
+            kind=asset.kind.value,
+            currency=asset.currency,
+            exponent=asset.exponent,
+            issuer_id=asset.issuer_id,
+        )
+    )
+
+
+def _account(r: Any) -> Account:
+    return Account(
+        id=r.id,
+        ledger=r.ledger,
+        code=r.code,
+        flags=_flags(r.flags, ACCOUNT_BITS),
+        owner_id=r.owner_id,
+        debits_pending=r.debits_pending,
+        debits_posted=r.debits_posted,
+        credits_pending=r.credits_pending,
+        credits_posted=r.credits_posted,
+        timestamp=r.timestamp,
+    )
+
+
+def _transfer(r: Any) -> Transfer:
+    return Transfer(
+        id=r.id,
+        debit_account_id=r.debit_account_id,
+        credit_account_id=r.credit_account_id,
+        amount=r.amount,
+        ledger=r.ledger,
+        code=r.code,
+        flags=_flags(r.flags, TRANSFER_BITS),
+        pending_id=r.pending_id,
+        timeout=r.timeout,
+        reference=r.reference,
+        user_data=r.user_data,
+        timestamp=r.timestamp,
+        requested_amount=r.requested_amount,
+    )
+
+
+def lock_clock(conn: Connection) -> int:
+    """The last timestamp, locked until commit: batches take their timestamps one after another."""
+    row = conn.execute(select(clock.c.last_timestamp).where(clock.c.id == 1).with_for_update()).first()
+    if row is None:
+        conn.execute(insert(clock).values(id=1, last_timestamp=0))
+        return 0
+    return int(row.last_timestamp)
+
+
+def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
+    found: dict[str, Account] = {}
+    for chunk in _chunks(ids):
+        stmt = select(accounts).where(accounts.c.id.in_(chunk)).order_by(accounts.c.id)
+        if lock:  # in id order, so two batches touching the same accounts cannot deadlock
+            stmt = stmt.with_for_update()
+        found.update((r.id, _account(r)) for r in conn.execute(stmt))
+    return found
+
+
+def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, Transfer]:
+    found: dict[str, Transfer] = {}
+    for chunk in _chunks(ids):
+        found.update((r.id, _transfer(r)) for r in conn.execute(select(transfers).where(transfers.c.id.in_(chunk))))
+    return found
+
+
+def load_pendings(conn: Connection, ids: Iterable[str]) -> dict[str, Pending]:
+    found: dict[str, Pending] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(pendings).where(pendings.c.transfer_id.in_(chunk))):
+            found[r.transfer_id] = Pending(r.transfer_id, PendingState(r.state), r.expires_at, r.posted_amount)
+    return found
+
+
+def expired_pending_ids(conn: Connection, now: int) -> list[str]:
+    rows = conn.execute(
+        select(pendings.c.transfer_id).where(
+            pendings.c.state == PendingState.PENDING.value, pendings.c.expires_at <= now
+        )
+    )
+    return [r.transfer_id for r in rows]
+
+
+def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        rows = conn.execute(select(failed.c.id, failed.c.result).where(failed.c.kind == kind, failed.c.id.in_(chunk)))
+        found.update((r.id, r.result) for r in rows)
+    return found
+
+
+def get_account(conn: Connection, account_id: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return _account(row) if row else None
+
+
+def get_transfer(conn: Connection, transfer_id: str) -> Transfer | None:
+    row = conn.execute(select(transfers).where(transfers.c.id == transfer_id)).first()
+    return _transfer(row) if row else None
+
+
+def account_transfers(conn: Connection, account_id: str, after: int | None, limit: int) -> list[Transfer]:
+    """The account's transfers in time order (keyset paging on the engine timestamp)."""
+    stmt = select(transfers).where(
+        or_(transfers.c.debit_account_id == account_id, transfers.c.credit_account_id == account_id)
+    )
+    if after is not None:
+        stmt = stmt.where(transfers.c.timestamp > after)
+    return [_transfer(r) for r in conn.execute(stmt.order_by(transfers.c.timestamp).limit(limit))]
+
+
+def balance_at(conn: Connection, account_id: str, timestamp: int) -> tuple[int, int, int, int, int] | None:
+    row = conn.execute(
+        select(history)
+        .where(history.c.account_id == account_id, history.c.timestamp <= timestamp)
+        .order_by(history.c.timestamp.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row.timestamp, row.debits_pending, row.debits_posted, row.credits_pending, row.credits_posted
+
+
+def totals(conn: Connection) -> dict[str, tuple[int, int, int, int]]:
+    """Per asset: debits pending, debits posted, credits pending, credits posted (the books must balance)."""
+    rows = conn.execute(
+        select(
+            accounts.c.ledger,
+            func.sum(accounts.c.debits_pending),
+            func.sum(accounts.c.debits_posted),
+            func.sum(accounts.c.credits_pending),
+            func.sum(accounts.c.credits_posted),
+        ).group_by(accounts.c.ledger)
+    )
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+# -- writes ---------------------------------------------------------------------------------------------------
+
+
+def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp: int) -> None:
+    """Write everything a batch changed; the caller's transaction makes it all-or-nothing."""
+    if outcome.new_accounts:
+        conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
+    if outcome.transfers:
+        conn.execute(insert(transfers), [_transfer_row(t) for t in outcome.transfers])
+    if outcome.accounts:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == bindparam("b_id"))
+            .values(
+                debits_pending=bindparam("b_dp"),
+                debits_posted=bindparam("b_dpo"),
+                credits_pending=bindparam("b_cp"),
+                credits_posted=bindparam("b_cpo"),
+            ),
+            [
+                {
+                    "b_id": a.id,
+                    "b_dp": a.debits_pending,
+                    "b_dpo": a.debits_posted,
+                    "b_cp": a.credits_pending,
+                    "b_cpo": a.credits_posted,
+                }
+                for a in outcome.accounts.values()
+            ],
+        )
+    if outcome.pendings:
+        created = {t.id for t in outcome.transfers if TransferFlag.PENDING in t.flags}
+        new = [p for i, p in outcome.pendings.items() if i in created]
+        changed = [p for i, p in outcome.pendings.items() if i not in created]
+        if new:
+            conn.execute(insert(pendings), [_pending_row(p) for p in new])
+        if changed:
+            conn.execute(
+                update(pendings)
+                .where(pendings.c.transfer_id == bindparam("b_id"))
+                .values(state=bindparam("b_state"), posted_amount=bindparam("b_posted")),
+                [{"b_id": p.transfer_id, "b_state": p.state.value, "b_posted": p.posted_amount} for p in changed],
+            )
+    if outcome.failed:
+        conn.execute(insert(failed), [{"kind": kind, "id": i, "result": r} for i, r in outcome.failed.items()])
+    if outcome.history:
+        conn.execute(
+            insert(history),
+            [
+                {
+                    "account_id": a.id,
+                    "timestamp": a.timestamp,
+                    "debits_pending": a.debits_pending,
+                    "debits_posted": a.debits_posted,
+                    "credits_pending": a.credits_pending,
+                    "credits_posted": a.credits_posted,
+                }
+                for a in outcome.history
+            ],
+        )
+    conn.execute(update(clock).where(clock.c.id == 1).values(last_timestamp=last_timestamp))
+
+
+def _account_row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "ledger": a.ledger,
+        "code": a.code,
+        "owner_id": a.owner_id,
+        "flags": _bits(a.flags, ACCOUNT_BITS),
+        "debits_pending": a.debits_pending,
+        "debits_posted": a.debits_posted,
+        "credits_pending": a.credits_pending,
+        "credits_posted": a.credits_posted,
+        "timestamp": a.timestamp,
+    }
+
+
+def _transfer_row(t: Transfer) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "debit_account_id": t.debit_account_id,
+        "credit_account_id": t.credit_account_id,
+        "amount": t.amount,
+        "requested_amount": t.requested_amount,
+        "ledger": t.ledger,
+        "code": t.code,
+        "flags": _bits(t.flags, TRANSFER_BITS),
+        "pending_id": t.pending_id,
+        "timeout": t.timeout,
+        "reference": t.reference,
+        "user_data": t.user_data,
+        "timestamp": t.timestamp,
+    }
+
+
+def _pending_row(p: Pending) -> dict[str, Any]:
+    return {
+        "transfer_id": p.transfer_id,
+        "state": p.state.value,
+        "expires_at": p.expires_at,
+        "posted_amount": p.posted_amount,
+    }
+
+
+def load_book_for_transfers(conn: Connection, events: Sequence[Transfer], now: int, lock: bool) -> Book:
+    """Everything ``create_transfers`` (and expiry before it) may read, with the touched accounts locked."""
+    ids = [e.id for e in events]
+    pending_ids = [e.pending_id for e in events if e.pending_id]
+    expired = expired_pending_ids(conn, now)
+    book_transfers = load_transfers(conn, [*ids, *pending_ids, *expired])
+    account_ids = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
+    account_ids |= {t.debit_account_id for t in book_transfers.values()}
+    account_ids |= {t.credit_account_id for t in book_transfers.values()}
+    return Book(
+        assets=all_assets(conn),
+        accounts=load_accounts(conn, account_ids, lock),
+        transfers=book_transfers,
+        pendings=load_pendings(conn, [*pending_ids, *expired]),
+        failed=load_failed(conn, "transfer", ids),
+    )
