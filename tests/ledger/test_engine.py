@@ -148,6 +148,7 @@ TRANSFER_CASES = [
     Case("id_invalid", (tr("bad id"),)),
     Case("id_already_failed", (tr("t1", "alice", "bank", 100),), setup=(tr("t1", "alice", "bank", 100),)),
     Case("flags_are_mutually_exclusive", (tr("t1", "bank", "alice", 100, PENDING, POST, pending_id="p1"),)),
+    Case("reference_invalid", (tr("t1", "bank", "alice", 1, reference="inv\x00"),)),
     Case("amount_must_not_be_negative", (tr("t1", amount=-1),)),
     Case("amount_exceeds_maximum", (tr("t1", amount=MAX + 1),)),
     Case("timeout_out_of_range", (tr("t1", "bank", "alice", 1, PENDING, timeout=2**31),)),

@@ -7,6 +7,7 @@ outcome.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -25,6 +26,9 @@ from fintech_zone.ledger.model import (
     Transfer,
     TransferFlag,
 )
+
+MAX_REFERENCE = 140
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 CREATED = "created"
 EXISTS = "exists"
@@ -261,6 +265,8 @@ def _transfer(batch: _Batch, e: Transfer) -> str:
         return "flags_are_mutually_exclusive"
     if flags & {F.BALANCING_DEBIT, F.BALANCING_CREDIT} and flags & {F.POST_PENDING_TRANSFER, F.VOID_PENDING_TRANSFER}:
         return "flags_are_mutually_exclusive"
+    if e.reference is not None and (len(e.reference) > MAX_REFERENCE or _CONTROL.search(e.reference)):
+        return "reference_invalid"
     if e.amount < 0:
         return "amount_must_not_be_negative"
     if e.amount > MAX_AMOUNT:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from fintech_zone.db import metadata
 from fintech_zone.ledger.model import (
+    ID_PATTERN,
     Account,
     AccountFlag,
     Asset,
@@ -139,7 +140,8 @@ def _flags(bits: int, table: dict[E, int]) -> frozenset[E]:
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    items = sorted(set(values))
+    # Ids the engine could never have stored are left out: PostgreSQL cannot even compare text holding NUL.
+    items = sorted({v for v in values if ID_PATTERN.match(v)})
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
 
