@@ -9,6 +9,7 @@ import typer
 from fintech_zone.auth.model import Role
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
 from fintech_zone.errors import DomainError
+from fintech_zone.ledger.cli import app as ledger_app
 from fintech_zone.progress.cli import app as progress_app
 from fintech_zone.progress.cli import report_app
 from fintech_zone.registry.cli import app as registry_app
@@ -26,6 +27,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(registry_app, name="registry")
 app.add_typer(progress_app, name="progress")
 app.add_typer(report_app, name="report")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.command()

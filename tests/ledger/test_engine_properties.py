@@ -611,7 +611,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert [a.id for a in outcome.history] == with_history
         last: dict[str, Account] = {a.id: a for a in outcome.history}
         for account_id, snapshot in last.items():
-            assert snapshot == self.book.accounts[account_id]
+            # the snapshot carries the time of the change; the account keeps its creation time
+            assert (
+                replace(snapshot, timestamp=self.book.accounts[account_id].timestamp) == self.book.accounts[account_id]
+            )
+            assert snapshot.timestamp > self.book.accounts[account_id].timestamp
 
     def expire(self) -> None:
         outcome = expire_pending(self.book, self.now)

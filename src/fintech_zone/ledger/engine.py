@@ -88,8 +88,10 @@ class _Batch:
         self.book.accounts[account.id] = account
         self.new_accounts.append(account)
 
-    def snapshot(self, *accounts: Account) -> None:
-        self.history.extend(replace(a) for a in accounts if A.HISTORY in a.flags)
+    def snapshot(self, timestamp: int, *accounts: Account) -> None:
+        """Balances of `history` accounts after a change; ``timestamp`` is the change's (an account's own
+        timestamp stays its creation time)."""
+        self.history.extend(replace(a, timestamp=timestamp) for a in accounts if A.HISTORY in a.flags)
 
     def savepoint(self) -> tuple[int, ...]:
         return (
@@ -337,8 +339,7 @@ def _transfer(batch: _Batch, e: Transfer) -> str:
     else:
         dr.debits_posted += amount
         cr.credits_posted += amount
-    dr.timestamp = cr.timestamp = timestamp
-    batch.snapshot(dr, cr)
+    batch.snapshot(timestamp, dr, cr)
     batch.add_transfer(replace(e, amount=amount, timestamp=timestamp, requested_amount=e.amount))
     return CREATED
 
@@ -388,8 +389,7 @@ def _resolve_pending(batch: _Batch, e: Transfer, post: bool) -> str:
     if post:
         dr.debits_posted += amount
         cr.credits_posted += amount
-    dr.timestamp = cr.timestamp = timestamp
-    batch.snapshot(dr, cr)
+    batch.snapshot(timestamp, dr, cr)
     resolved = PendingState.POSTED if post else PendingState.VOIDED
     batch.put_pending(Pending(p.id, resolved, state.expires_at, amount if post else 0))
     batch.add_transfer(
@@ -418,7 +418,6 @@ def expire_pending(book: Book, now: int) -> Outcome:
             cr = batch.change_account(book.accounts[t.credit_account_id])
             dr.debits_pending -= t.amount
             cr.credits_pending -= t.amount
-            dr.timestamp = cr.timestamp = timestamp
-            batch.snapshot(dr, cr)
+            batch.snapshot(timestamp, dr, cr)
             batch.put_pending(Pending(p.transfer_id, PendingState.EXPIRED, p.expires_at))
     return batch.outcome([])
