@@ -46,6 +46,7 @@ class _Batch:
     """Working state of one batch: the book plus an undo log, so a failed linked chain leaves no trace."""
 
     def __init__(self, book: Book, now: int) -> None:
+        self.in_chain = False
         self.book = book
         self.clock = max(now, book.last_timestamp)
         self._undo: list[tuple[dict[str, object], str, object | None]] = []
@@ -66,11 +67,14 @@ class _Batch:
         self._undo.append((table, key, table.get(key)))
 
     def change_account(self, account: Account) -> Account:
-        """A private copy of ``account`` for this event to change (the book's old object stays for undo)."""
+        """The account for this event to change. Inside a linked chain it is a private copy (the book's old object
+        stays for undo); a lone event checks everything before it changes anything, so it needs no undo."""
+        self.touched_accounts.setdefault(account.id)
+        if not self.in_chain:
+            return account
         self._remember(self.book.accounts, account.id)  # type: ignore[arg-type]
         copy = replace(account)
         self.book.accounts[account.id] = copy
-        self.touched_accounts.setdefault(account.id)
         return copy
 
     def put_pending(self, pending: Pending) -> None:
@@ -162,6 +166,7 @@ def _run(
             start = end
             continue
         mark = batch.savepoint()
+        batch.in_chain = end - start > 1
         for i in range(start, end):
             results[i] = apply_one(i)
             # Re-sending a chain that already succeeded answers `exists` for each event and changes nothing.
@@ -340,7 +345,23 @@ def _transfer(batch: _Batch, e: Transfer) -> str:
         dr.debits_posted += amount
         cr.credits_posted += amount
     batch.snapshot(timestamp, dr, cr)
-    batch.add_transfer(replace(e, amount=amount, timestamp=timestamp, requested_amount=e.amount))
+    batch.add_transfer(
+        Transfer(
+            e.id,
+            e.debit_account_id,
+            e.credit_account_id,
+            amount,
+            e.ledger,
+            e.code,
+            e.flags,
+            e.pending_id,
+            e.timeout,
+            e.reference,
+            e.user_data,
+            timestamp,
+            e.amount,
+        )
+    )
     return CREATED
 
 
