@@ -77,7 +77,7 @@ def create_transfers(events: Annotated[list[TransferIn], Body()], db: DB, _: Ope
     "/accounts/{account_id}",
     response_model=AccountOut,
     summary="An account with its balances",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def get_account(account_id: str, db: DB, who: Reader) -> AccountOut:
     return AccountOut.of(_visible(service.get_account(db, account_id), who))
@@ -114,7 +114,7 @@ def balance(account_id: str, db: DB, who: Reader, at: Annotated[int, Query(ge=0,
 
 
 @router.get(
-    "/transfers/{transfer_id}", response_model=TransferOut, summary="A transfer", responses=problem_responses(404)
+    "/transfers/{transfer_id}", response_model=TransferOut, summary="A transfer", responses=problem_responses(404, 422)
 )
 def get_transfer(transfer_id: str, db: DB, who: Reader) -> TransferOut:
     transfer = service.get_transfer(db, transfer_id)
@@ -128,7 +128,11 @@ def get_transfer(transfer_id: str, db: DB, who: Reader) -> TransferOut:
     return TransferOut.of(transfer)
 
 
-@router.get("/totals", summary="Per asset: sums of debits and credits, pending and posted (they must match)")
+@router.get(
+    "/totals",
+    summary="Per asset: sums of debits and credits, pending and posted (they must match)",
+    responses=problem_responses(403),
+)
 def totals(
     db: DB, _: Annotated[Principal, Depends(require(Role.OPERATOR, Role.REGULATOR))]
 ) -> dict[str, dict[str, int]]:
