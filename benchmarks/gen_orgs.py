@@ -40,37 +40,122 @@ MAX_ROWS = 2_000_000  # the identifier encodings below stay injective up to this
 
 # --- distributions (weights, not percentages) -------------------------------------------------------------
 
-JURISDICTION_WEIGHTS = {"CN": 55, "SG": 30, "MY": 3, "TH": 3, "VN": 2, "ID": 2, "PH": 2, "KH": 1, "LA": 1,
-                        "MM": 0.5, "BN": 0.5}
-KIND_WEIGHTS = {"enterprise": 80, "financial_institution": 12, "service_body": 4, "association": 2,
-                "government_agency": 1.5, "regulator": 0.5}
-SECTOR_WEIGHTS = {"payments": 18, "digital_currency": 4, "blockchain": 8, "lending": 12, "wealth": 10,
-                  "insurtech": 7, "regtech": 5, "data_ai": 14, "infrastructure": 8, "other": 14}
+JURISDICTION_WEIGHTS = {
+    "CN": 55,
+    "SG": 30,
+    "MY": 3,
+    "TH": 3,
+    "VN": 2,
+    "ID": 2,
+    "PH": 2,
+    "KH": 1,
+    "LA": 1,
+    "MM": 0.5,
+    "BN": 0.5,
+}
+KIND_WEIGHTS = {
+    "enterprise": 80,
+    "financial_institution": 12,
+    "service_body": 4,
+    "association": 2,
+    "government_agency": 1.5,
+    "regulator": 0.5,
+}
+SECTOR_WEIGHTS = {
+    "payments": 18,
+    "digital_currency": 4,
+    "blockchain": 8,
+    "lending": 12,
+    "wealth": 10,
+    "insurtech": 7,
+    "regtech": 5,
+    "data_ai": 14,
+    "infrastructure": 8,
+    "other": 14,
+}
 STATUS_WEIGHTS = {"prospect": 35, "negotiating": 20, "agreement_signed": 12, "settled": 28, "exited": 5}
 
 # --- names ------------------------------------------------------------------------------------------------
 
 # (pinyin, hanzi) syllables: two of them make a trade-name stem such as "Lianyu" / "联渝".
 SYLLABLES = (
-    ("Lian", "联"), ("Yu", "渝"), ("Xin", "新"), ("Hua", "华"), ("Tai", "泰"), ("Feng", "丰"),
-    ("Jin", "金"), ("Rong", "融"), ("Shan", "山"), ("Cheng", "城"), ("Hai", "海"), ("Da", "达"),
-    ("Tong", "通"), ("Xing", "兴"), ("An", "安"), ("Heng", "恒"), ("Kai", "凯"), ("Ming", "明"),
-    ("Rui", "瑞"), ("Sheng", "盛"), ("Tian", "天"), ("Wei", "维"), ("Yuan", "源"), ("Zhi", "智"),
-    ("Bo", "博"), ("Chuang", "创"), ("De", "德"), ("Fu", "富"), ("Guang", "光"), ("Hong", "宏"),
-    ("Jia", "嘉"), ("Kang", "康"), ("Long", "隆"), ("Mei", "美"), ("Ning", "宁"), ("Qi", "启"),
-    ("Shun", "顺"), ("Wan", "万"), ("Xiang", "祥"), ("Yi", "易"),
+    ("Lian", "联"),
+    ("Yu", "渝"),
+    ("Xin", "新"),
+    ("Hua", "华"),
+    ("Tai", "泰"),
+    ("Feng", "丰"),
+    ("Jin", "金"),
+    ("Rong", "融"),
+    ("Shan", "山"),
+    ("Cheng", "城"),
+    ("Hai", "海"),
+    ("Da", "达"),
+    ("Tong", "通"),
+    ("Xing", "兴"),
+    ("An", "安"),
+    ("Heng", "恒"),
+    ("Kai", "凯"),
+    ("Ming", "明"),
+    ("Rui", "瑞"),
+    ("Sheng", "盛"),
+    ("Tian", "天"),
+    ("Wei", "维"),
+    ("Yuan", "源"),
+    ("Zhi", "智"),
+    ("Bo", "博"),
+    ("Chuang", "创"),
+    ("De", "德"),
+    ("Fu", "富"),
+    ("Guang", "光"),
+    ("Hong", "宏"),
+    ("Jia", "嘉"),
+    ("Kang", "康"),
+    ("Long", "隆"),
+    ("Mei", "美"),
+    ("Ning", "宁"),
+    ("Qi", "启"),
+    ("Shun", "顺"),
+    ("Wan", "万"),
+    ("Xiang", "祥"),
+    ("Yi", "易"),
 )
 # English-style trade names for Singapore and the other ASEAN members, with a Chinese rendering.
 SG_STEMS = (
-    ("Merlion", "鱼尾狮"), ("Marina", "滨海"), ("Lion City", "狮城"), ("Orchid", "胡姬"),
-    ("Straits", "海峡"), ("Temasek Bay", "淡马湾"), ("Raffles Quay", "莱佛士码头"), ("Harbourfront", "港湾"),
-    ("Sentosa", "圣淘沙"), ("Bukit", "武吉"), ("Jurong", "裕廊"), ("Tanjong", "丹戎"),
-    ("Kallang", "加冷"), ("Changi", "樟宜"), ("Equator", "赤道"), ("Monsoon", "季风"),
-    ("Lotus", "莲花"), ("Mekong", "湄公"), ("Borneo", "婆罗洲"), ("Andaman", "安达曼"),
-    ("Java", "爪哇"), ("Irrawaddy", "伊洛瓦底"), ("Sunda", "巽他"), ("Malacca", "马六甲"),
+    ("Merlion", "鱼尾狮"),
+    ("Marina", "滨海"),
+    ("Lion City", "狮城"),
+    ("Orchid", "胡姬"),
+    ("Straits", "海峡"),
+    ("Temasek Bay", "淡马湾"),
+    ("Raffles Quay", "莱佛士码头"),
+    ("Harbourfront", "港湾"),
+    ("Sentosa", "圣淘沙"),
+    ("Bukit", "武吉"),
+    ("Jurong", "裕廊"),
+    ("Tanjong", "丹戎"),
+    ("Kallang", "加冷"),
+    ("Changi", "樟宜"),
+    ("Equator", "赤道"),
+    ("Monsoon", "季风"),
+    ("Lotus", "莲花"),
+    ("Mekong", "湄公"),
+    ("Borneo", "婆罗洲"),
+    ("Andaman", "安达曼"),
+    ("Java", "爪哇"),
+    ("Irrawaddy", "伊洛瓦底"),
+    ("Sunda", "巽他"),
+    ("Malacca", "马六甲"),
 )
-CN_CITIES = (("Chongqing", "重庆"), ("Chongqing", "重庆"), ("Chongqing", "重庆"), ("Chengdu", "成都"),
-             ("Shanghai", "上海"), ("Beijing", "北京"), ("Shenzhen", "深圳"))
+CN_CITIES = (
+    ("Chongqing", "重庆"),
+    ("Chongqing", "重庆"),
+    ("Chongqing", "重庆"),
+    ("Chengdu", "成都"),
+    ("Shanghai", "上海"),
+    ("Beijing", "北京"),
+    ("Shenzhen", "深圳"),
+)
 SECTOR_WORDS = {
     "payments": (("Pay", "支付"), ("Payments", "支付"), ("Remit", "汇付")),
     "digital_currency": (("Digital Currency", "数字货币"), ("e-CNY Services", "数字人民币服务")),
@@ -84,21 +169,24 @@ SECTOR_WORDS = {
     "other": (("Technology", "科技"), ("Digital", "数字"), ("Innovation", "创新")),
 }
 CN_SUFFIX = {
-    "enterprise": (("Technology Co., Ltd.", "科技有限公司"), ("Co., Ltd.", "有限公司"),
-                   ("Network Technology Co., Ltd.", "网络科技股份有限公司")),
-    "financial_institution": (("Bank Co., Ltd.", "银行股份有限公司"),
-                              ("Consumer Finance Co., Ltd.", "消费金融有限公司"),
-                              ("Securities Co., Ltd.", "证券股份有限公司")),
+    "enterprise": (
+        ("Technology Co., Ltd.", "科技有限公司"),
+        ("Co., Ltd.", "有限公司"),
+        ("Network Technology Co., Ltd.", "网络科技股份有限公司"),
+    ),
+    "financial_institution": (
+        ("Bank Co., Ltd.", "银行股份有限公司"),
+        ("Consumer Finance Co., Ltd.", "消费金融有限公司"),
+        ("Securities Co., Ltd.", "证券股份有限公司"),
+    ),
     "service_body": (("Service Centre", "服务中心"), ("Research Institute", "研究院")),
     "association": (("Industry Association", "行业协会"), ("Alliance", "联盟")),
     "government_agency": (("Development Office", "发展办公室"), ("Bureau of Commerce", "商务局")),
     "regulator": (("Financial Supervision Office", "金融监管办公室"),),
 }
 SG_SUFFIX = {
-    "enterprise": (("Pte. Ltd.", "私人有限公司"), ("Holdings Pte. Ltd.", "控股私人有限公司"),
-                   ("LLP", "有限责任合伙")),
-    "financial_institution": (("Bank Ltd.", "银行有限公司"),
-                              ("Capital Markets Pte. Ltd.", "资本市场私人有限公司")),
+    "enterprise": (("Pte. Ltd.", "私人有限公司"), ("Holdings Pte. Ltd.", "控股私人有限公司"), ("LLP", "有限责任合伙")),
+    "financial_institution": (("Bank Ltd.", "银行有限公司"), ("Capital Markets Pte. Ltd.", "资本市场私人有限公司")),
     "service_body": (("Centre", "中心"), ("Institute", "研究所")),
     "association": (("Association", "协会"), ("Society", "学会")),
     "government_agency": (("Agency", "机构"), ("Board", "局")),
@@ -108,11 +196,30 @@ SG_SUFFIX = {
 # --- identifiers -------------------------------------------------------------------------------------------
 
 # Administrative division codes (GB/T 2260): Chongqing districts first, then other cities.
-ADMIN_DIVISIONS = ("500000", "500103", "500105", "500106", "500107", "500108", "500112", "500113", "500101",
-                   "510100", "310000", "110000", "440300")
+ADMIN_DIVISIONS = (
+    "500000",
+    "500103",
+    "500105",
+    "500106",
+    "500107",
+    "500108",
+    "500112",
+    "500113",
+    "500101",
+    "510100",
+    "310000",
+    "110000",
+    "440300",
+)
 # GB 32100 registration authority + organisation category, per kind.
-USCC_PREFIX = {"enterprise": "91", "financial_institution": "91", "service_body": "12", "association": "51",
-               "government_agency": "11", "regulator": "11"}
+USCC_PREFIX = {
+    "enterprise": "91",
+    "financial_institution": "91",
+    "service_body": "12",
+    "association": "51",
+    "government_agency": "11",
+    "regulator": "11",
+}
 GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LEI_LOUS = ("5493", "3003", "9845", "2138", "8945")  # LEI issuer prefixes (the benchmark's LEIs are invented)
@@ -206,8 +313,11 @@ def generate(n: int, seed: int = 2026) -> Iterator[dict[str, str]]:
     for i in range(n):
         jurisdiction = jurisdictions.pick(rng)
         kind = kinds.pick(rng)
-        sector = "other" if kind in ("government_agency", "regulator", "association") and rng.random() < 0.5 \
+        sector = (
+            "other"
+            if kind in ("government_agency", "regulator", "association") and rng.random() < 0.5
             else sectors.pick(rng)
+        )
         if kind in ("government_agency", "regulator") or (kind == "association" and rng.random() < 0.5):
             status = ""  # outside the settlement pipeline
         else:

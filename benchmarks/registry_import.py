@@ -46,8 +46,22 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 10.0
-ORG_COLUMNS = ("id", "kind", "jurisdiction", "name_en", "name_zh", "sector", "status", "uscc", "uen", "lei",
-               "bic", "source", "created_at", "updated_at")
+ORG_COLUMNS = (
+    "id",
+    "kind",
+    "jurisdiction",
+    "name_en",
+    "name_zh",
+    "sector",
+    "status",
+    "uscc",
+    "uen",
+    "lei",
+    "bic",
+    "source",
+    "created_at",
+    "updated_at",
+)
 HISTORY_COLUMNS = ("org_id", "from_status", "to_status", "changed_on", "reason", "recorded_at")
 
 
@@ -85,8 +99,10 @@ def code_version() -> dict[str, Any]:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    return {"git_commit": git("rev-parse", "--short", "HEAD") or "unknown",
-            "src_uncommitted": git("status", "--porcelain", "--", "src").splitlines()}
+    return {
+        "git_commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "src_uncommitted": git("status", "--porcelain", "--", "src").splitlines(),
+    }
 
 
 def cpu_calibration() -> float:
@@ -211,9 +227,11 @@ def _stage_import(csv_path: Path, url: str) -> dict[str, Any]:
         return wrapper
 
     # The import's own functions, wrapped where service looks them up (module attributes) to time each part.
-    for module, attr, part in ((service, "parse_csv", "parse_validate"),
-                               (service, "_check_unique_in", "uniqueness_check"),
-                               (store, "insert_organisations", "insert")):
+    for module, attr, part in (
+        (service, "parse_csv", "parse_validate"),
+        (service, "_check_unique_in", "uniqueness_check"),
+        (store, "insert_organisations", "insert"),
+    ):
         setattr(module, attr, timed(part, getattr(module, attr)))
 
     db = Database.from_url(url)
@@ -226,23 +244,32 @@ def _stage_import(csv_path: Path, url: str) -> dict[str, Any]:
     db.dispose()
     assert not result.skipped_rows, result.skipped_rows[:5]
     parts["commit_and_other"] = seconds - sum(parts.values())
-    return {"rows": result.imported, "seconds": seconds, "cpu_seconds": cpu,
-            "breakdown_seconds": {k: round(v, 3) for k, v in parts.items()}}
+    return {
+        "rows": result.imported,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "breakdown_seconds": {k: round(v, 3) for k, v in parts.items()},
+    }
 
 
 def _stage_cli(csv_path: Path, url: str) -> dict[str, Any]:
     exe = Path(sys.executable).with_name("fintech-zone")
     env = {**os.environ, "FZ_DATABASE_URL": url}
     start = time.perf_counter()
-    done = subprocess.run([str(exe), "registry", "import", str(csv_path)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(exe), "registry", "import", str(csv_path)], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"CLI failed ({done.returncode}): {done.stderr[-2000:]}")
     rows = int(done.stdout.split()[1])  # "imported N organisation(s)"
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"rows": rows, "seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
 
 
 def _stage_parse_only(csv_path: Path, url: str) -> dict[str, Any]:
@@ -281,10 +308,13 @@ def _stage_insert_dbapi(csv_path: Path, url: str) -> dict[str, Any]:
     db = Database.from_url(url)
     sqlite = db.dialect == "sqlite"
     mark = "?" if sqlite else "%s"
-    org_sql = (f"INSERT INTO registry_organisations ({', '.join(ORG_COLUMNS)}) "
-               f"VALUES ({', '.join(mark for _ in ORG_COLUMNS)})")
-    hist_sql = (f"INSERT INTO registry_status_history ({', '.join(HISTORY_COLUMNS)}) "
-                f"VALUES ({', '.join(mark for _ in HISTORY_COLUMNS)})")
+    org_sql = (
+        f"INSERT INTO registry_organisations ({', '.join(ORG_COLUMNS)}) VALUES ({', '.join(mark for _ in ORG_COLUMNS)})"
+    )
+    hist_sql = (
+        f"INSERT INTO registry_status_history ({', '.join(HISTORY_COLUMNS)}) "
+        f"VALUES ({', '.join(mark for _ in HISTORY_COLUMNS)})"
+    )
     raw = db.engine.raw_connection()  # for SQLite: WAL, synchronous=NORMAL, as the app has it
     dbapi = raw.driver_connection
     assert dbapi is not None
@@ -338,9 +368,11 @@ NEEDS_DB = {"import", "cli", "insert_core", "insert_dbapi", "copy"}
 
 def _run_stage_child(stage: str, csv_path: Path, url: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.registry_import", "--stage", stage, "--csv", str(csv_path),
-         "--url", url],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "benchmarks.registry_import", "--stage", stage, "--csv", str(csv_path), "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"stage {stage} failed:\n{done.stderr[-4000:]}")
@@ -355,8 +387,9 @@ def _finish(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_backend(backend: str, csv_path: Path, workdir: Path, pg_url: str | None, stages: list[str],
-                repeat: int) -> dict[str, Any]:
+def run_backend(
+    backend: str, csv_path: Path, workdir: Path, pg_url: str | None, stages: list[str], repeat: int
+) -> dict[str, Any]:
     @contextmanager
     def database(stage: str) -> Iterator[str]:
         if stage not in NEEDS_DB:
@@ -379,8 +412,7 @@ def run_backend(backend: str, csv_path: Path, workdir: Path, pg_url: str | None,
             print(f"[{backend}] {stage}: {runs[-1]['seconds']} s", file=sys.stderr)
         best = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]  # the median run
         if len(runs) > 1:
-            best = {**best, "all_runs_seconds": [r["seconds"] for r in runs],
-                    "median_of": len(runs)}
+            best = {**best, "all_runs_seconds": [r["seconds"] for r in runs], "median_of": len(runs)}
         measured[stage] = best
 
     main = measured.get("import") or next(iter(measured.values()))
@@ -401,7 +433,8 @@ def run_backend(backend: str, csv_path: Path, workdir: Path, pg_url: str | None,
         out["target_met"] = main["seconds"] <= TARGET_SECONDS
     out["comparison"] = {
         k: {f: v[f] for f in ("rows", "seconds", "rows_per_second", "cpu_seconds", "peak_rss_mb") if f in v}
-        for k, v in measured.items() if k != "import"
+        for k, v in measured.items()
+        if k != "import"
     }
     return out
 
@@ -410,16 +443,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="CSV import benchmark (see the module docstring).")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
-                        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set")
-    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("FZ_TEST_POSTGRES_URL"),
-                        help="PostgreSQL server URL (a fresh schema is created in it and dropped)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of the import stage (the median is reported)")
-    parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"comma-separated subset of {','.join(STAGES)}")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where the CSV and SQLite files go (a temporary directory)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres", "both"),
+        default=None,
+        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("FZ_TEST_POSTGRES_URL"),
+        help="PostgreSQL server URL (a fresh schema is created in it and dropped)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the import stage (the median is reported)")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the CSV and SQLite files go (a temporary directory)"
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -449,8 +489,12 @@ def main(argv: list[str] | None = None) -> None:
             "benchmark": "registry_import",
             "command": command_line("benchmarks.registry_import", argv),
             "machine": machine_info(args.postgres if "postgres" in backends else None),
-            "csv": {"rows": args.rows, "bytes": csv_path.stat().st_size, "seed": args.seed,
-                    "generated_in_seconds": round(gen_seconds, 2)},
+            "csv": {
+                "rows": args.rows,
+                "bytes": csv_path.stat().st_size,
+                "seed": args.seed,
+                "generated_in_seconds": round(gen_seconds, 2),
+            },
         }
         for b in backends:
             report[b] = run_backend(b, csv_path, workdir, args.postgres, stages, args.repeat)

@@ -125,8 +125,18 @@ def _cursor_at(ids: list[str], rng: random.Random) -> str:
 def build_requests(cat: Catalogue, per_type: int, rng: random.Random) -> list[Request]:
     jurisdictions = list(cat.by_jurisdiction)
     kinds = ("enterprise", "financial_institution", "service_body", "association", "government_agency", "regulator")
-    sectors = ("payments", "digital_currency", "blockchain", "lending", "wealth", "insurtech", "regtech", "data_ai",
-               "infrastructure", "other")
+    sectors = (
+        "payments",
+        "digital_currency",
+        "blockchain",
+        "lending",
+        "wealth",
+        "insurtech",
+        "regtech",
+        "data_ai",
+        "infrastructure",
+        "other",
+    )
     statuses = ("prospect", "negotiating", "agreement_signed", "settled", "exited")
     limit = ("limit", str(LIMIT))
 
@@ -143,8 +153,12 @@ def build_requests(cat: Catalogue, per_type: int, rng: random.Random) -> list[Re
         elif kind == "filter_status":
             p = [("status", rng.choice(statuses))]
         elif kind == "filter_combined":  # two to four filters at once; some combinations are rare or empty
-            options = [("jurisdiction", rng.choice(jurisdictions)), ("kind", rng.choice(kinds)),
-                       ("sector", rng.choice(sectors)), ("status", rng.choice(statuses))]
+            options = [
+                ("jurisdiction", rng.choice(jurisdictions)),
+                ("kind", rng.choice(kinds)),
+                ("sector", rng.choice(sectors)),
+                ("status", rng.choice(statuses)),
+            ]
             p = rng.sample(options, rng.randint(2, 4))
         elif kind == "q_name_en_common":
             p = [("q", rng.choice(Q_EN_COMMON))]
@@ -158,8 +172,11 @@ def build_requests(cat: Catalogue, per_type: int, rng: random.Random) -> list[Re
             value = rng.choice(cat.identifiers)
             p = [("q", value.lower() if rng.random() < 0.2 else value)]
         elif kind == "q_filtered":  # name text plus a filter, as the console's search form sends it
-            p = [("q", rng.choice(Q_EN_COMMON + Q_ZH_COMMON)), ("jurisdiction", rng.choice(("CN", "SG"))),
-                 ("status", rng.choice(statuses))]
+            p = [
+                ("q", rng.choice(Q_EN_COMMON + Q_ZH_COMMON)),
+                ("jurisdiction", rng.choice(("CN", "SG"))),
+                ("status", rng.choice(statuses)),
+            ]
         elif kind == "page_deep":
             p = [("cursor", _cursor_at(cat.ids, rng))]
         elif kind == "page_deep_filtered":
@@ -181,9 +198,21 @@ def build_requests(cat: Catalogue, per_type: int, rng: random.Random) -> list[Re
 
 
 QUERY_TYPES = (
-    "list_first_page", "filter_jurisdiction", "filter_kind", "filter_sector", "filter_status", "filter_combined",
-    "q_name_en_common", "q_name_zh_common", "q_name_en_rare", "q_name_zh_rare", "q_identifier", "q_filtered",
-    "page_deep", "page_deep_filtered", "page_deep_q",
+    "list_first_page",
+    "filter_jurisdiction",
+    "filter_kind",
+    "filter_sector",
+    "filter_status",
+    "filter_combined",
+    "q_name_en_common",
+    "q_name_zh_common",
+    "q_name_en_rare",
+    "q_name_zh_rare",
+    "q_identifier",
+    "q_filtered",
+    "page_deep",
+    "page_deep_filtered",
+    "page_deep_q",
 )
 
 
@@ -284,8 +313,10 @@ def run_requests(base: str, token: str, requests: list[Request], warmup: list[Re
             if req.kind != "healthz":
                 items.setdefault(req.kind, []).append(len(response.json()["items"]))
     searches = [t for kind, ts in timings.items() if kind != "healthz" for t in ts]
-    per_type = {kind: {**summarise(timings[kind]), "mean_items": round(statistics.fmean(items[kind]), 1)}
-                for kind in QUERY_TYPES}
+    per_type = {
+        kind: {**summarise(timings[kind]), "mean_items": round(statistics.fmean(items[kind]), 1)}
+        for kind in QUERY_TYPES
+    }
     overall = summarise(searches)
     floor = summarise(timings["healthz"])
     return {
@@ -306,7 +337,7 @@ def explain(url: str, requests: list[Request]) -> dict[str, list[str]]:
 
     from fintech_zone.db import Database
     from fintech_zone.paging import decode_cursor
-    from fintech_zone.registry import store
+    from fintech_zone.registry import search_store, store
     from fintech_zone.registry.model import Kind, Sector, Status
 
     db = Database.from_url(url)
@@ -317,12 +348,14 @@ def explain(url: str, requests: list[Request]) -> dict[str, list[str]]:
             continue
         seen.add(req.kind)
         p = dict(req.params)
-        f = store.OrgFilter(
-            q=p.get("q"), kind=Kind(p["kind"]) if "kind" in p else None,
-            jurisdiction=p.get("jurisdiction"), sector=Sector(p["sector"]) if "sector" in p else None,
+        f = search_store.OrgFilter(
+            q=p.get("q"),
+            kind=Kind(p["kind"]) if "kind" in p else None,
+            jurisdiction=p.get("jurisdiction"),
+            sector=Sector(p["sector"]) if "sector" in p else None,
             status=Status(p["status"]) if "status" in p else None,
         )
-        stmt = select(store.organisations).where(*store._where(f))
+        stmt = select(store.organisations).where(*search_store._where(f))
         if "cursor" in p:
             stmt = stmt.where(store.organisations.c.id > decode_cursor(p["cursor"]))
         stmt = stmt.order_by(store.organisations.c.id).limit(LIMIT + 1)
@@ -392,8 +425,13 @@ def run_backend(backend: str, url: str, csv_path: Path, args: argparse.Namespace
     requests = build_requests(cat, args.per_type, rng)
     warmup = build_requests(cat, args.warmup, random.Random(args.seed + 1))
     token = viewer_token(url)
-    result: dict[str, Any] = {"backend": backend, "rows": len(cat.ids), "load_seconds": round(load_seconds, 2),
-                              "analyzed": analysed, "limit": LIMIT}
+    result: dict[str, Any] = {
+        "backend": backend,
+        "rows": len(cat.ids),
+        "load_seconds": round(load_seconds, 2),
+        "analyzed": analysed,
+        "limit": LIMIT,
+    }
     with server(url) as srv:
         start, cpu = time.perf_counter(), process_cpu_seconds(srv.pid)
         result.update(run_requests(srv.base, token, requests, warmup))
@@ -424,10 +462,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Registry search benchmark (see the module docstring).")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
-                        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set")
-    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("FZ_TEST_POSTGRES_URL"),
-                        help="PostgreSQL server URL (a fresh schema is created in it and dropped)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres", "both"),
+        default=None,
+        help="default: sqlite, plus postgres when --postgres or FZ_TEST_POSTGRES_URL is set",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("FZ_TEST_POSTGRES_URL"),
+        help="PostgreSQL server URL (a fresh schema is created in it and dropped)",
+    )
     parser.add_argument("--per-type", type=int, default=60, help="measured requests per query type")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per query type")
     parser.add_argument("--sqlite-analyze", action="store_true", help="run ANALYZE on SQLite after loading")

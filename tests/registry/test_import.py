@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from fintech_zone.db import Database
-from fintech_zone.registry import service, store
+from fintech_zone.errors import InvalidInput
+from fintech_zone.registry import search_store, service, store
 
 IMPORTS = "/api/v1/registry/imports"
 PROBLEM = "application/problem+json"
@@ -361,3 +362,165 @@ def test_cli_missing_file_exits_2(db_url: str, tmp_path: Path) -> None:
     result = run_cli(db_url, tmp_path, "registry", "import", str(tmp_path / "nope.csv"))
     assert result.returncode == 2
     assert "no such file" in result.stderr
+
+
+# --- the bulk write path (service.import_csv → store.insert_organisations) -----------------------------------
+
+
+def many_rows(n: int, start: int = 0) -> list[str]:
+    """``n`` valid rows with unique ids, USCCs (CN) and UENs (SG), alternating, a quoted name and a note."""
+    from stdnum.sg.uen import calc_business_check_digit
+
+    from fintech_zone.registry.identifiers import uscc_check_character
+
+    rows = []
+    for i in range(start, start + n):
+        if i % 2:
+            body = f"9150010{i:010d}"
+            uscc = body + uscc_check_character(body)
+            rows.append(f'cn-{i:06d},enterprise,CN,"Bulk {i}, Ltd.",批量{i},lending,settled,{uscc},,,,')
+        else:
+            rob = f"{i:08d}"
+            uen = rob + calc_business_check_digit(rob)
+            rows.append(f"sg-{i:06d},financial_institution,SG,Bulk {i},批量{i},payments,,,{uen},,,")
+    return rows
+
+
+def raw_rows(conn: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Both tables exactly as the driver returns them (on SQLite the stored text, with its SQLite type)."""
+    typeof = "typeof(created_at), typeof(updated_at), " if conn.dialect.name == "sqlite" else ""
+    orgs = conn.exec_driver_sql(
+        f"SELECT {typeof}id, kind, jurisdiction, name_en, name_zh, sector, status, uscc, uen, lei, bic, source, "
+        "created_at, updated_at FROM registry_organisations ORDER BY id"
+    ).all()
+    typeof = "typeof(changed_on), typeof(recorded_at), " if conn.dialect.name == "sqlite" else ""
+    history = conn.exec_driver_sql(
+        f"SELECT {typeof}org_id, from_status, to_status, changed_on, reason, recorded_at "
+        "FROM registry_status_history ORDER BY org_id"
+    ).all()
+    return [tuple(r) for r in orgs], [tuple(r) for r in history]
+
+
+@pytest.mark.parametrize("n", [3, 2500], ids=["few", "bulk"])  # bulk: more rows than one SQLite statement takes
+def test_bulk_write_stores_exactly_what_sqlalchemy_core_stores(db: Database, n: int) -> None:
+    """The fast path (driver executemany / COPY) and SQLAlchemy Core store the same values in the same form."""
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from fintech_zone.registry.csv_format import parse_csv_text
+
+    text = csv_text(
+        'sg-odd,enterprise,SG,"Back\\slash, ""quotes"", comma",反斜杠\\,other,,,,,,"line 1\nline 2\\n\ttab \\ end"',
+        GOOD_ROWS[0],
+        GOOD_ROWS[1],
+        *many_rows(n - 3),
+    )
+    orgs = [o for _, o in parse_csv_text(text).organisations]
+    assert len(orgs) == n
+    # An aware time in another zone, with microseconds: both paths must store it as the same UTC instant.
+    now = datetime(2026, 3, 4, 13, 14, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
+    results = []
+    for write in (store._insert_organisations_core, store.insert_organisations):
+        with db.transaction() as conn:
+            cache_before = conn.exec_driver_sql("PRAGMA cache_size").scalar() if db.dialect == "sqlite" else None
+            write(conn, orgs, date(2026, 3, 4), now)
+            if cache_before is not None:  # a bulk write's larger page cache is given back
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == cache_before
+            results.append(raw_rows(conn))
+            conn.rollback()
+    assert results[0] == results[1]
+    assert len(results[1][0]) == len(results[1][1]) == n
+
+    with db.transaction() as conn:
+        store.insert_organisations(conn, orgs, date(2026, 3, 4), now)
+    odd = service.get_organisation(db, "sg-odd")
+    assert (odd.name_en, odd.name_zh, odd.source) == (
+        'Back\\slash, "quotes", comma',
+        "反斜杠\\",
+        "line 1\nline 2\\n\ttab \\ end",
+    )
+    for org in (odd, service.get_organisation(db, "sg-dbs")):
+        assert org.created_at == org.updated_at == now
+        assert org.created_at is not None and org.created_at.tzinfo is UTC
+    detail = service.organisation_detail(db, "sg-dbs")
+    [first] = detail.history
+    assert (first.from_status, first.to_status, first.changed_on, first.reason) == (
+        None,
+        "negotiating",
+        date(2026, 3, 4),
+        "registered",
+    )
+    assert first.recorded_at == now and first.recorded_at is not None and first.recorded_at.tzinfo is UTC
+    assert service.count_organisations(db, search_store.OrgFilter()) == n
+    page = service.search_organisations(db, search_store.OrgFilter(q="odd"), None, 10)
+    assert [o.id for o in page.items] == ["sg-odd"]
+
+
+def test_bulk_write_refuses_a_naive_timestamp(db: Database) -> None:
+    from datetime import date, datetime
+
+    from fintech_zone.registry.csv_format import parse_csv_text
+
+    orgs = [o for _, o in parse_csv_text(csv_text(*GOOD_ROWS)).organisations]
+    with pytest.raises(ValueError, match="naive"), db.transaction() as conn:
+        store.insert_organisations(conn, orgs, date.today(), datetime(2026, 3, 4, 12, 0))
+    assert count(db) == 0
+
+
+def test_bulk_write_raises_sqlalchemy_integrity_error(db: Database) -> None:
+    """A clash with a stored organisation is SQLAlchemy's IntegrityError on every backend (COPY included)."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from fintech_zone.registry.csv_format import parse_csv_text
+
+    existing(db)
+    orgs = [
+        o for _, o in parse_csv_text(csv_text(*many_rows(50), "sg-old,enterprise,SG,A,甲,other,,,,,,")).organisations
+    ]
+    with pytest.raises(IntegrityError), db.transaction() as conn:
+        store.insert_organisations(conn, orgs, date.today(), datetime.now(UTC))
+    assert count(db) == 1
+
+
+def test_a_large_import_is_all_or_nothing_with_one_bad_row_at_the_end(db: Database) -> None:
+    existing(db)
+    rows = many_rows(3000)
+    rows.append("sg-last,enterprise,SG,Last,最后,payments,,91110000600037341X,,,,")  # row 3002: USCC check character
+    with pytest.raises(InvalidInput) as exc:
+        service.import_csv(db, csv_text(*rows).splitlines(keepends=True))
+    assert [(e.row, e.field, e.check) for e in exc.value.errors] == [(3002, "uscc", "check_character")]
+    assert "nothing was imported" in exc.value.detail
+    assert count(db) == 1
+    assert count(db, store.status_history) == 1
+
+    result = service.import_csv(db, csv_text(*rows[:-1]).splitlines(keepends=True))
+    assert (result.imported, result.skipped_rows) == (3000, [])
+    assert count(db) == 3001
+    assert count(db, store.status_history) == 3001
+
+
+def test_a_large_clean_file_that_clashes_with_the_database_names_every_clashing_row(db: Database) -> None:
+    """No bad row of its own, so it is written first; the clash undoes that write and is reported by row."""
+    existing(db)  # sg-old, UEN 53100018D
+    rows = many_rows(2000)
+    rows[1000] = "sg-old,enterprise,SG,Again,再次,other,,,,,,"  # row 1002: id taken
+    rows.append("sg-new,enterprise,SG,New,新,other,,,53100018d,,,")  # row 2002: UEN taken
+    text = csv_text(*rows)
+    with pytest.raises(InvalidInput) as exc:
+        service.import_csv(db, text.splitlines(keepends=True))
+    assert [(e.row, e.field, e.check) for e in exc.value.errors] == [
+        (1002, "id", "duplicate"),
+        (2002, "uen", "duplicate"),
+    ]
+    assert "sg-old" in exc.value.errors[1].message
+    assert count(db) == 1
+    assert count(db, store.status_history) == 1
+    assert service.get_organisation(db, "sg-old").name_en == "Old Co"
+
+    result = service.import_csv(db, text.splitlines(keepends=True), skip_bad_rows=True)
+    assert result.imported == 2000 - 1
+    assert [(e.row, e.field) for e in result.skipped_rows] == [(1002, "id"), (2002, "uen")]
+    assert count(db) == 2000
+    assert count(db, store.status_history) == 2000
+    assert service.get_organisation(db, "sg-old").name_en == "Old Co"

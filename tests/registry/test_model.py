@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from itertools import combinations
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from fintech_zone.registry.model import (
     Agreement,
     Kind,
     NewOrganisation,
+    Organisation,
     Sector,
     Status,
     StatusChange,
@@ -235,3 +237,81 @@ def test_agreement_needs_a_party() -> None:
     with pytest.raises(InvalidInput) as exc:
         check_agreement(replace(AGREEMENT, party_ids=()))
     assert fields_of(exc) == {"parties": "required"}
+
+
+def test_an_id_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(InvalidInput) as err:
+        build_organisation(NewOrganisation("sg-a\n", "enterprise", "SG", "A", "甲", "payments"))
+    assert [e.field for e in err.value.errors] == ["id"]
+
+
+# --- build_organisation's fast path agrees with the full checks -----------------------------------------------
+
+
+def _outcome(build: Any, new: NewOrganisation) -> Any:
+    try:
+        return build(new)
+    except InvalidInput as exc:
+        return exc.errors
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"id": ""},
+        {"id": "-x"},
+        {"id": "x" * 65},
+        {"id": "sg a"},
+        {"kind": "bank"},
+        {"kind": "Enterprise"},
+        {"kind": Kind.REGULATOR},
+        {"sector": "crypto"},
+        {"sector": Sector.WEALTH},
+        {"status": None},
+        {"status": ""},
+        {"status": "settled"},
+        {"status": "SETTLED"},
+        {"status": Status.EXITED},
+        {"jurisdiction": " sg "},
+        {"jurisdiction": "us"},
+        {"jurisdiction": ""},
+        {"name_en": "  "},
+        {"name_en": " Padded "},
+        {"name_en": "x" * 301},
+        {"name_en": "tab\there"},
+        {"name_zh": ""},
+        {"name_zh": "重庆\x00银行"},
+        {"source": ""},
+        {"source": "two\nlines"},
+        {"source": "bell\x07"},
+        {"uscc": None, "lei": None, "bic": None},
+        {"uscc": ""},
+        {"uscc": "  "},
+        {"uscc": "91110000600037341l"},
+        {"uscc": " 9111 0000 6000 3734 1L "},
+        {"uscc": "91110000600037341X"},
+        {"uen": "53100018d"},
+        {"uen": "53100018A"},
+        {"lei": "5493001kjtiigc8y1r12"},
+        {"lei": "5493001KJTIIGC8Y1R13"},
+        {"lei": "5493-001K-JTII-GC8Y-1R12"},
+        {"bic": "bkchcnbj"},
+        {"bic": "BKCHZZBJ"},
+        {"bic": "BKCH CN BJ"},
+        {"kind": "bank", "uscc": "91110000600037341X", "name_zh": ""},
+    ],
+)
+def test_build_organisation_gives_what_the_full_checks_give(change: dict[str, Any]) -> None:
+    from fintech_zone.registry.model import checked_organisation, organisation_if_valid
+
+    new = replace(GOOD, **change)
+    expected = _outcome(checked_organisation, new)
+    assert _outcome(build_organisation, new) == expected
+    fast = organisation_if_valid(
+        new.id, new.kind, new.jurisdiction, new.name_en, new.name_zh, new.sector, new.status,
+        new.uscc, new.uen, new.lei, new.bic, new.source,
+    )  # fmt: skip
+    assert fast is None or fast == expected
+    if isinstance(expected, Organisation) and all(isinstance(v, str) for v in (new.kind, new.sector)):
+        assert fast == expected  # a valid record does not need the slow path

@@ -9,14 +9,16 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from fintech_zone.errors import FieldError, InvalidInput
-from fintech_zone.registry.model import NewOrganisation, Organisation, build_organisation
+from fintech_zone.registry.model import NewOrganisation, Organisation, build_organisation, organisation_if_valid
 
 REQUIRED_COLUMNS = ("id", "kind", "jurisdiction", "name_en", "name_zh", "sector")
 OPTIONAL_COLUMNS = ("status", "uscc", "uen", "lei", "bic", "source")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_FIELD = 10_000
+_DEFAULT_STATUS = NewOrganisation.status  # a blank status means the default, as when the column is absent
 
 
 @dataclass
@@ -48,7 +50,10 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
 
     parsed: list[tuple[int, Organisation]] = []
     seen_ids: dict[str, int] = {}
-    seen_identifiers: dict[tuple[str, str], int] = {}
+    seen_identifiers: dict[str, dict[str, int]] = {"uscc": {}, "uen": {}, "lei": {}}
+    # Each row's fields in COLUMNS order; a column the file lacks reads the empty string appended to every row.
+    width = len(header)
+    fields_of = itemgetter(*(header.index(c) if c in header else width for c in COLUMNS))
     row_number = 1
     while True:
         try:
@@ -63,26 +68,42 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
                 f"row {row_number + 1}: malformed CSV ({exc}); nothing was imported",
             ) from None
         row_number += 1
-        if not values or all(not v.strip() for v in values):
+        if not values or (not values[0].strip() and all(not v.strip() for v in values)):
             continue
-        if len(values) != len(header):
+        if len(values) != width:
             errors.append(
                 FieldError(
                     "row",
-                    f"has {len(values)} fields, the header has {len(header)}",
+                    f"has {len(values)} fields, the header has {width}",
                     "field_count",
                     row_number,
                 )
             )
             continue
-        record = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
-        required = {k: record.get(k) or "" for k in REQUIRED_COLUMNS}
-        optional = {k: v for k in OPTIONAL_COLUMNS if (v := record.get(k)) is not None}
-        try:
-            org = build_organisation(NewOrganisation(**required, **optional))
-        except InvalidInput as exc:
-            errors.extend(FieldError(e.field, e.message, e.check, row_number) for e in exc.errors)
-            continue
+        values.append("")
+        org_id, kind, jurisdiction, name_en, name_zh, sector, status, uscc, uen, lei, bic, source = map(
+            str.strip, fields_of(values)
+        )
+        org = organisation_if_valid(
+            org_id,
+            kind,
+            jurisdiction,
+            name_en,
+            name_zh,
+            sector,
+            status or _DEFAULT_STATUS,
+            uscc or None,
+            uen or None,
+            lei or None,
+            bic or None,
+            source or None,
+        )
+        if org is None:  # some field is bad: build_organisation says which, all at once
+            try:
+                org = build_organisation(_new_organisation(header, values[:width]))
+            except InvalidInput as exc:
+                errors.extend(FieldError(e.field, e.message, e.check, row_number) for e in exc.errors)
+                continue
         if org.id in seen_ids:
             errors.append(
                 FieldError("id", f"{org.id!r} already appears in row {seen_ids[org.id]}", "duplicate", row_number)
@@ -90,25 +111,22 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
             continue
         seen_ids[org.id] = row_number
         duplicate_identifier = False
-        for name in ("uscc", "uen", "lei"):
-            value = getattr(org, name)
-            if value is None:
-                continue
-            if (name, value) in seen_identifiers:
-                errors.append(
-                    FieldError(
-                        name,
-                        f"{value} already appears in row {seen_identifiers[(name, value)]}",
-                        "duplicate",
-                        row_number,
-                    )
-                )
+        for name, value in (("uscc", org.uscc), ("uen", org.uen), ("lei", org.lei)):
+            # The row that first held this value (this row, if none did before it).
+            if value is not None and (first := seen_identifiers[name].setdefault(value, row_number)) != row_number:
+                errors.append(FieldError(name, f"{value} already appears in row {first}", "duplicate", row_number))
                 duplicate_identifier = True
-            else:
-                seen_identifiers[(name, value)] = row_number
         if not duplicate_identifier:
             parsed.append((row_number, org))
     return ParsedCsv(parsed, errors)
+
+
+def _new_organisation(header: list[str], values: list[str]) -> NewOrganisation:
+    """A row as the raw input ``build_organisation`` checks: blank fields are absent (optional) or empty (required)."""
+    record = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
+    required = {k: record.get(k) or "" for k in REQUIRED_COLUMNS}
+    optional = {k: v for k in OPTIONAL_COLUMNS if (v := record.get(k)) is not None}
+    return NewOrganisation(**required, **optional)
 
 
 def parse_csv_text(text: str) -> ParsedCsv:

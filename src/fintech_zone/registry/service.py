@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.registry import store
+from fintech_zone.registry import search_store, store
 from fintech_zone.registry.csv_format import parse_csv
 from fintech_zone.registry.model import (
     ORG_ID_PATTERN,
@@ -26,7 +26,7 @@ from fintech_zone.registry.model import (
     check_transition,
     status_as_of,
 )
-from fintech_zone.registry.store import OrgFilter
+from fintech_zone.registry.search_store import OrgFilter
 
 __all__ = ["OrgFilter"]
 
@@ -112,7 +112,7 @@ def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: 
     if bad:
         raise InvalidInput([FieldError(n, "must not contain NUL characters", "control_characters") for n in bad])
     with db.read() as conn:
-        rows = store.search(conn, f, after, limit + 1)
+        rows = search_store.search(conn, f, after, limit + 1)
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items, encode_cursor(items[-1].id) if more and items else None)
@@ -120,7 +120,7 @@ def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: 
 
 def count_organisations(db: Database, f: OrgFilter) -> int:
     with db.read() as conn:
-        return store.count(conn, f)
+        return search_store.count(conn, f)
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,22 @@ def import_csv(
     """All-or-nothing by default: any bad row (syntax, field, duplicate) means nothing is written.
 
     With ``skip_bad_rows`` the good rows are written and the bad ones reported.
+
+    A file with no bad row of its own (the usual case) is written straight away, inside a savepoint, and the
+    database's unique constraints catch any clash with organisations already registered; only then are the
+    clashing rows looked for (and reported with their row numbers), after the savepoint has undone the write.
     """
     parsed = parse_csv(lines)
+    changed_on, now = since or date.today(), _now()
     with db.transaction() as conn:
+        if not parsed.errors:
+            try:
+                with conn.begin_nested():
+                    store.insert_organisations(conn, [o for _, o in parsed.organisations], changed_on, now)
+            except IntegrityError:
+                pass  # undone; find out which rows clash below
+            else:
+                return ImportResult(len(parsed.organisations), [])
         db_errors = _check_unique_in(conn, parsed.organisations)
         errors = sorted(parsed.errors + db_errors, key=lambda e: (e.row or 0, e.field))
         if errors and not skip_bad_rows:
@@ -213,7 +226,7 @@ def import_csv(
         bad_rows = {e.row for e in errors}
         good = [o for row, o in parsed.organisations if row not in bad_rows]
         try:
-            store.insert_organisations(conn, good, since or date.today(), _now())
+            store.insert_organisations(conn, good, changed_on, now)
         except IntegrityError as exc:
             raise Conflict(
                 "another import registered some of these organisations concurrently; nothing was imported"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from fintech_zone.registry.search_store import is_search_structure
 from fintech_zone.tables import metadata
 
 config = context.config
@@ -21,6 +22,8 @@ with engine.connect() as connection:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # Autogenerate must not propose dropping the search structures migration 0003 made by hand.
+            include_name=lambda name, type_, parent: name is None or not is_search_structure(name),
         )
         with context.begin_transaction():
             context.run_migrations()
