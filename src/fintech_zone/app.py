@@ -96,6 +96,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.cookie_secure,
     )
     # Outermost, so an oversized body or a poisoned URL is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        batch_paths=("/api/v1/ledger/accounts", "/api/v1/ledger/transfers"),
+        batch_max_bytes=settings.max_batch_body_bytes,
+    )
     app.add_middleware(RejectControlCharactersInUrl)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fintech_zone.auth.model import Role
+from fintech_zone.bench_cli import app as bench_app
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
 from fintech_zone.errors import DomainError
 from fintech_zone.ledger.cli import app as ledger_app
@@ -28,6 +29,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(progress_app, name="progress")
 app.add_typer(report_app, name="report")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     secret_key_file: Path = Field(default=Path(".fintech-zone-secret"))
     migrate_on_start: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, description="Requests with a larger body get 413.")
+    max_batch_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        description="The same for ledger batches (POST /api/v1/ledger/accounts and /transfers): 8,190 events.",
+    )
     session_max_age: int = Field(default=8 * 3600, description="Seconds an operator session lasts.")
     cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (set behind HTTPS).")
     page_size_default: int = 50

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -181,3 +182,27 @@ def test_bad_input(client: TestClient, seeded: Database, operator: dict[str, str
         headers=operator,
     )
     assert [x["result"] for x in r.json()] == ["ledger_not_found", "exists_with_different_code"]
+
+
+def test_a_full_batch_over_http_is_taken_whole(client: TestClient, seeded: Database, operator: dict[str, str]) -> None:
+    # 8,190 events with long ids and references are several MiB: more than other endpoints take, within the limit.
+    _setup(client, operator, seeded)
+    ref = "pilot settlement reference " * 5
+    events = [t(f"full-batch-transfer-{i:08d}-" + "x" * 30, "issuer", "bank-b", 1, reference=ref) for i in range(8190)]
+    body = json.dumps(events).encode()
+    assert len(body) > 2 * 1024 * 1024
+    r = client.post(f"{API}/transfers", content=body, headers={**operator, "content-type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    assert {x["result"] for x in r.json()} == {"created"} and len(r.json()) == 8190
+    assert _balances(client, operator, "bank-b") == (0, 0, 0, 8190)
+
+
+def test_a_batch_body_over_its_limit_gets_413_and_writes_nothing(
+    client: TestClient, seeded: Database, operator: dict[str, str]
+) -> None:
+    _setup(client, operator, seeded)
+    body = json.dumps([t("big", "issuer", "bank-b", 1, reference="r" * (17 * 1024 * 1024))]).encode()
+    r = client.post(f"{API}/transfers", content=body, headers={**operator, "content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get(f"{API}/transfers/big", headers=operator).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -125,25 +126,57 @@ clock = Table(
 
 ACCOUNT_BITS = {flag: 1 << i for i, flag in enumerate(AccountFlag)}
 TRANSFER_BITS = {flag: 1 << i for i, flag in enumerate(TransferFlag)}
-CHUNK = 500  # bounded IN lists keep both engines within their parameter limits
+E = TypeVar("E", AccountFlag, TransferFlag)
+
+
+def _flag_sets(table: dict[E, int]) -> list[frozenset[E]]:
+    """Every combination of flags, indexed by its bits: a stored row's flags become a list look-up."""
+    return [frozenset(f for f, b in table.items() if bits & b) for bits in range(1 << len(table))]
+
+
+ACCOUNT_FLAG_SETS = _flag_sets(ACCOUNT_BITS)
+TRANSFER_FLAG_SETS = _flag_sets(TRANSFER_BITS)
+TRANSFER_FLAG_CODES = {flags: bits for bits, flags in enumerate(TRANSFER_FLAG_SETS)}
 
 
 def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
     return sum(table[f] for f in flags)
 
 
-E = TypeVar("E", AccountFlag, TransferFlag)
-
-
-def _flags(bits: int, table: dict[E, int]) -> frozenset[E]:
-    return frozenset(f for f, b in table.items() if bits & b)
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+def _storable(values: Iterable[str | None]) -> list[str]:
     # Ids the engine could never have stored are left out: PostgreSQL cannot even compare text holding NUL.
-    items = sorted({v for v in values if ID_PATTERN.match(v)})
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
+    return [v for v in set(values) if v and ID_PATTERN.match(v)]
+
+
+class _Driver:
+    """A batch's bulk reads and writes, straight on the database driver inside the caller's transaction.
+
+    A batch reads and writes thousands of rows; through SQLAlchemy's per-row parameter handling that cost several
+    times what the database itself needs (docs/benchmarks.md). Each statement here is written for the two drivers'
+    own parameter styles: SQLite gets one JSON array of ids (``json_each``), PostgreSQL one array (``ANY``/
+    ``unnest``) and ``COPY``.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+        self.mark = "?" if self.sqlite else "%s"
+
+    def where_id_in(self, column: str) -> str:
+        return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(%s)"
+
+    def select(
+        self, columns: str, table: Table, id_column: str, ids: Iterable[str | None], tail: str = "", *more: Any
+    ) -> list[Any]:
+        """Rows of ``table`` whose ``id_column`` is one of ``ids`` (``tail`` adds to the statement, with ``more``
+        as its parameters)."""
+        found = _storable(ids)
+        if not found:
+            return []
+        sql = f"SELECT {columns} FROM {table.name} WHERE {self.where_id_in(id_column)}{tail}"
+        self.cursor.execute(sql, (json.dumps(found) if self.sqlite else found, *more))
+        return list(self.cursor.fetchall())
 
 
 # -- reads ----------------------------------------------------------------------------------------------------
@@ -173,7 +206,7 @@ def _account(r: Any) -> Account:
         id=r.id,
         ledger=r.ledger,
         code=r.code,
-        flags=_flags(r.flags, ACCOUNT_BITS),
+        flags=ACCOUNT_FLAG_SETS[r.flags],
         owner_id=r.owner_id,
         debits_pending=r.debits_pending,
         debits_posted=r.debits_posted,
@@ -191,7 +224,7 @@ def _transfer(r: Any) -> Transfer:
         amount=r.amount,
         ledger=r.ledger,
         code=r.code,
-        flags=_flags(r.flags, TRANSFER_BITS),
+        flags=TRANSFER_FLAG_SETS[r.flags],
         pending_id=r.pending_id,
         timeout=r.timeout,
         reference=r.reference,
@@ -210,29 +243,41 @@ def lock_clock(conn: Connection) -> int:
     return int(row.last_timestamp)
 
 
+# In the order of Account's and Transfer's fields.
+ACCOUNT_COLUMNS = "id, ledger, code, flags, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, "
+ACCOUNT_COLUMNS += "timestamp"
+TRANSFER_COLUMNS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, timeout, reference, user_data,"
+    " timestamp, requested_amount"
+)
+
+
 def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
-    found: dict[str, Account] = {}
-    for chunk in _chunks(ids):
-        stmt = select(accounts).where(accounts.c.id.in_(chunk)).order_by(accounts.c.id)
-        if lock:  # in id order, so two batches touching the same accounts cannot deadlock
-            stmt = stmt.with_for_update()
-        found.update((r.id, _account(r)) for r in conn.execute(stmt))
-    return found
+    # Locked in id order, so two batches touching the same accounts cannot deadlock (PostgreSQL; SQLite has one
+    # writer at a time anyway).
+    tail = " ORDER BY id FOR UPDATE" if lock else ""
+    sets = ACCOUNT_FLAG_SETS
+    return {
+        i: Account(i, ledger, code, sets[flags], owner, dp, dpo, cp, cpo, ts)
+        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _Driver(conn).select(
+            ACCOUNT_COLUMNS, accounts, "id", ids, tail
+        )
+    }
 
 
-def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, Transfer]:
-    found: dict[str, Transfer] = {}
-    for chunk in _chunks(ids):
-        found.update((r.id, _transfer(r)) for r in conn.execute(select(transfers).where(transfers.c.id.in_(chunk))))
-    return found
+def load_transfers(conn: Connection, ids: Iterable[str | None]) -> dict[str, Transfer]:
+    sets = TRANSFER_FLAG_SETS
+    return {
+        i: Transfer(i, dr, cr, amount, ledger, code, sets[flags], pending_id, timeout, ref, user_data, ts, requested)
+        for i, dr, cr, amount, ledger, code, flags, pending_id, timeout, ref, user_data, ts, requested in _Driver(
+            conn
+        ).select(TRANSFER_COLUMNS, transfers, "id", ids)
+    }
 
 
-def load_pendings(conn: Connection, ids: Iterable[str]) -> dict[str, Pending]:
-    found: dict[str, Pending] = {}
-    for chunk in _chunks(ids):
-        for r in conn.execute(select(pendings).where(pendings.c.transfer_id.in_(chunk))):
-            found[r.transfer_id] = Pending(r.transfer_id, PendingState(r.state), r.expires_at, r.posted_amount)
-    return found
+def load_pendings(conn: Connection, ids: Iterable[str | None]) -> dict[str, Pending]:
+    rows = _Driver(conn).select("transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", ids)
+    return {i: Pending(i, PendingState(state), expires, posted) for i, state, expires, posted in rows}
 
 
 def expired_pending_ids(conn: Connection, now: int) -> list[str]:
@@ -245,11 +290,9 @@ def expired_pending_ids(conn: Connection, now: int) -> list[str]:
 
 
 def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        rows = conn.execute(select(failed.c.id, failed.c.result).where(failed.c.kind == kind, failed.c.id.in_(chunk)))
-        found.update((r.id, r.result) for r in rows)
-    return found
+    driver = _Driver(conn)
+    rows = driver.select("id, result", failed, "id", ids, f" AND kind = {driver.mark}", kind)
+    return dict(rows)
 
 
 def get_account(conn: Connection, account_id: str) -> Account | None:
@@ -305,29 +348,11 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
     """Write everything a batch changed; the caller's transaction makes it all-or-nothing."""
     if outcome.new_accounts:
         conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
-    if outcome.transfers:
-        conn.execute(insert(transfers), [_transfer_row(t) for t in outcome.transfers])
-    if outcome.accounts:
-        conn.execute(
-            update(accounts)
-            .where(accounts.c.id == bindparam("b_id"))
-            .values(
-                debits_pending=bindparam("b_dp"),
-                debits_posted=bindparam("b_dpo"),
-                credits_pending=bindparam("b_cp"),
-                credits_posted=bindparam("b_cpo"),
-            ),
-            [
-                {
-                    "b_id": a.id,
-                    "b_dp": a.debits_pending,
-                    "b_dpo": a.debits_posted,
-                    "b_cp": a.credits_pending,
-                    "b_cpo": a.credits_posted,
-                }
-                for a in outcome.accounts.values()
-            ],
-        )
+    driver = _Driver(conn) if outcome.transfers or outcome.accounts else None
+    if driver is not None and outcome.transfers:
+        _insert_transfers(driver, outcome.transfers)
+    if driver is not None and outcome.accounts:
+        _update_balances(driver, list(outcome.accounts.values()))
     if outcome.pendings:
         created = {t.id for t in outcome.transfers if TransferFlag.PENDING in t.flags}
         new = [p for i, p in outcome.pendings.items() if i in created]
@@ -361,6 +386,45 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
     conn.execute(update(clock).where(clock.c.id == 1).values(last_timestamp=last_timestamp))
 
 
+def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:
+    codes = TRANSFER_FLAG_CODES
+    rows = [
+        (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, codes[t.flags], t.pending_id,
+         t.timeout, t.reference, t.user_data, t.timestamp, t.requested_amount)
+        for t in new
+    ]  # fmt: skip
+    if driver.sqlite:
+        marks = ", ".join("?" * 13)
+        driver.cursor.executemany(f"INSERT INTO {transfers.name} ({TRANSFER_COLUMNS}) VALUES ({marks})", rows)
+        return
+    with driver.cursor.copy(f"COPY {transfers.name} ({TRANSFER_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _update_balances(driver: _Driver, changed: list[Account]) -> None:
+    if driver.sqlite:
+        driver.cursor.executemany(
+            f"UPDATE {accounts.name} SET debits_pending = ?, debits_posted = ?, credits_pending = ?,"
+            " credits_posted = ? WHERE id = ?",
+            [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in changed],
+        )
+        return
+    # One statement for the whole batch: PostgreSQL runs executemany as one statement per row.
+    driver.cursor.execute(
+        f"UPDATE {accounts.name} AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp,"
+        " credits_posted = v.cpo FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+        " AS v(id, dp, dpo, cp, cpo) WHERE a.id = v.id",
+        (
+            [a.id for a in changed],
+            [a.debits_pending for a in changed],
+            [a.debits_posted for a in changed],
+            [a.credits_pending for a in changed],
+            [a.credits_posted for a in changed],
+        ),
+    )
+
+
 def _account_row(a: Account) -> dict[str, Any]:
     return {
         "id": a.id,
@@ -373,24 +437,6 @@ def _account_row(a: Account) -> dict[str, Any]:
         "credits_pending": a.credits_pending,
         "credits_posted": a.credits_posted,
         "timestamp": a.timestamp,
-    }
-
-
-def _transfer_row(t: Transfer) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "debit_account_id": t.debit_account_id,
-        "credit_account_id": t.credit_account_id,
-        "amount": t.amount,
-        "requested_amount": t.requested_amount,
-        "ledger": t.ledger,
-        "code": t.code,
-        "flags": _bits(t.flags, TRANSFER_BITS),
-        "pending_id": t.pending_id,
-        "timeout": t.timeout,
-        "reference": t.reference,
-        "user_data": t.user_data,
-        "timestamp": t.timestamp,
     }
 
 

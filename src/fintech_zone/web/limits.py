@@ -11,24 +11,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: checks Content-Length up front and counts streamed (chunked) bodies as they arrive."""
+    """Pure ASGI middleware: checks Content-Length up front and counts streamed (chunked) bodies as they arrive.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``batch_paths`` take up to ``batch_max_bytes`` instead: a ledger batch of 8,190 events is several megabytes.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, batch_paths: tuple[str, ...] = (), batch_max_bytes: int = 0
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.batch_paths = frozenset(batch_paths)
+        self.batch_max_bytes = max(batch_max_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.batch_max_bytes if scope.get("path") in self.batch_paths else self.default_max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._reject(scope, send)
+                    await self._reject(scope, send, max_bytes)
                     return
         # Buffer the body up to the limit so a chunked upload cannot exceed it either.
         chunks: list[bytes] = []
@@ -41,15 +49,15 @@ class BodySizeLimit:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await self._reject(scope, send)
+            if size > max_bytes:
+                await self._reject(scope, send, max_bytes)
                 return
             chunks.append(body)
             more = message.get("more_body", False)
         await self.app(scope, _replay(chunks, None, receive), send)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
-        detail = f"the request body exceeds the limit of {self.max_bytes} bytes"
+    async def _reject(self, scope: Scope, send: Send, max_bytes: int) -> None:
+        detail = f"the request body exceeds the limit of {max_bytes} bytes"
         await send_problem(send, scope, 413, "payload-too-large", "Request body too large", detail, close=True)
 
 
