@@ -9,17 +9,13 @@ down each path: index candidates, id-ordered windows, and the walk after too man
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import alembic_config, current_revision, upgrade
@@ -338,26 +334,6 @@ def test_postgresql_plans_use_the_gin_index(db: Database, q: str) -> None:
 
 
 # --- the migration ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_url(db_url: str, tmp_path: Any) -> Iterator[str]:
-    """An empty database of the same backend, for migrating up and down."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    base = os.environ["FZ_TEST_POSTGRES_URL"]
-    schema = f"fz_test_fresh_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_the_migration_goes_down_and_up_again_with_data(fresh_url: str) -> None:

@@ -72,8 +72,9 @@ transfers = Table(
     "ledger_transfers",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("debit_account_id", String(64), ForeignKey("ledger_accounts.id"), nullable=False),
-    Column("credit_account_id", String(64), ForeignKey("ledger_accounts.id"), nullable=False),
+    # No foreign keys to ledger_accounts: the engine checks both accounts in the same transaction (migration 0004).
+    Column("debit_account_id", String(64), nullable=False),
+    Column("credit_account_id", String(64), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("requested_amount", BigInteger, nullable=False),
     Column("ledger", String(16), nullable=False),
