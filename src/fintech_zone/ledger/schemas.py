@@ -36,6 +36,9 @@ class AccountIn(Strict):
         return NewAccount(self.id, self.ledger, self.code, frozenset(self.flags), self.owner_id)
 
 
+_NO_FLAGS: frozenset[TransferFlag] = frozenset()
+
+
 class TransferIn(Strict):
     id: str = Field(max_length=200)
     debit_account_id: str = Field(default="", max_length=64)
@@ -57,7 +60,7 @@ class TransferIn(Strict):
             amount=self.amount,
             ledger=self.ledger,
             code=self.code,
-            flags=frozenset(self.flags),
+            flags=frozenset(self.flags) if self.flags else _NO_FLAGS,
             pending_id=self.pending_id or None,
             timeout=self.timeout,
             reference=self.reference,
