@@ -236,7 +236,8 @@ def _transfer(r: Any) -> Transfer:
 
 
 def lock_clock(conn: Connection) -> int:
-    """The last timestamp, locked until commit: batches take their timestamps one after another."""
+    """The last timestamp, locked until commit: batches take their timestamps, and change balances, one after
+    another (the lock is what keeps two processes from losing an update on PostgreSQL)."""
     row = conn.execute(select(clock.c.last_timestamp).where(clock.c.id == 1).with_for_update()).first()
     if row is None:
         conn.execute(insert(clock).values(id=1, last_timestamp=0))
@@ -253,15 +254,15 @@ TRANSFER_COLUMNS = (
 )
 
 
-def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
-    # Locked in id order, so two batches touching the same accounts cannot deadlock (PostgreSQL; SQLite has one
-    # writer at a time anyway).
-    tail = " ORDER BY id FOR UPDATE" if lock else ""
+def load_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
+    """Accounts by id. No row locks: every batch that changes accounts holds the clock row first (``lock_clock``),
+    so ledger writers already run one after another, on PostgreSQL as on SQLite; locking each of a batch's
+    thousands of accounts as well would cost a row write each."""
     sets = ACCOUNT_FLAG_SETS
     return {
         i: Account(i, ledger, code, sets[flags], owner, dp, dpo, cp, cpo, ts)
         for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _Driver(conn).select(
-            ACCOUNT_COLUMNS, accounts, "id", ids, tail
+            ACCOUNT_COLUMNS, accounts, "id", ids
         )
     }
 
@@ -450,8 +451,11 @@ def _pending_row(p: Pending) -> dict[str, Any]:
     }
 
 
-def load_book_for_transfers(conn: Connection, events: Sequence[Transfer], now: int, lock: bool) -> Book:
-    """Everything ``create_transfers`` (and expiry before it) may read, with the touched accounts locked."""
+def load_book_for_transfers(
+    conn: Connection, events: Sequence[Transfer], now: int, known: dict[str, Account] | None = None
+) -> Book:
+    """Everything ``create_transfers`` (and expiry before it) may read (the caller holds the clock row).
+    ``known``: accounts as they are now (``account_cache``); only the others are read."""
     ids = [e.id for e in events]
     pending_ids = [e.pending_id for e in events if e.pending_id]
     expired = expired_pending_ids(conn, now)
@@ -461,8 +465,17 @@ def load_book_for_transfers(conn: Connection, events: Sequence[Transfer], now: i
     account_ids |= {t.credit_account_id for t in book_transfers.values()}
     return Book(
         assets=all_assets(conn),
-        accounts=load_accounts(conn, account_ids, lock),
+        accounts=_with_known(conn, account_ids, known),
         transfers=book_transfers,
         pendings=load_pendings(conn, [*pending_ids, *expired]),
         failed=load_failed(conn, "transfer", ids),
     )
+
+
+def _with_known(conn: Connection, ids: set[str], known: dict[str, Account] | None) -> dict[str, Account]:
+    if not known:
+        return load_accounts(conn, ids)
+    missing = ids.difference(known)
+    if missing:
+        known.update(load_accounts(conn, missing))
+    return known
