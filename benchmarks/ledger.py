@@ -29,7 +29,6 @@ import http.client
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from benchmarks.registry_import import (
     fresh_sqlite_url,
     machine_info,
     machine_load,
+    peak_rss_mb,
     pg_schema,
 )
 
@@ -110,10 +110,6 @@ def batches(args: argparse.Namespace, limit: int | None = None) -> Iterator[list
             batch.append((f"bench-t-{done + i:09d}", account_id(dr), account_id(cr), rng.randint(1, 100_000)))
         yield batch
         done += size
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
 
 
 def percentile(samples: list[float], p: float) -> float:

@@ -161,7 +161,6 @@ class _Driver:
     def __init__(self, conn: Connection) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
         self.mark = "?" if self.sqlite else "%s"
 
     def where_id_in(self, column: str) -> str:
@@ -246,8 +245,9 @@ def lock_clock(conn: Connection) -> int:
 
 
 # In the order of Account's and Transfer's fields.
-ACCOUNT_COLUMNS = "id, ledger, code, flags, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, "
-ACCOUNT_COLUMNS += "timestamp"
+ACCOUNT_COLUMNS = (
+    "id, ledger, code, flags, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, timestamp"
+)
 TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, timeout, reference, user_data,"
     " timestamp, requested_amount"
