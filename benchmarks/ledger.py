@@ -181,6 +181,44 @@ def _create_accounts(db: Any, args: argparse.Namespace) -> None:
             raise RuntimeError(f"account set-up failed: {results[0]}")
 
 
+def _timed_parts(db: Any) -> dict[str, float]:
+    """Wrap the steps of a batch where ``service`` and ``store`` look them up, to time each (``--breakdown``)."""
+    from contextlib import contextmanager
+
+    from fintech_zone.ledger import engine, store
+
+    parts: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        def run(*a: Any, **k: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                parts[name] = parts.get(name, 0.0) + time.perf_counter() - start
+
+        return run
+
+    for module, name, label in (
+        (store, "load_book_for_transfers", "read_book"),
+        (engine, "create_transfers", "engine"),
+        (store, "_insert_transfers", "insert_transfers"),
+        (store, "_update_balances", "update_balances"),
+    ):
+        setattr(module, name, timed(label, getattr(module, name)))
+    begin = db.transaction
+
+    @contextmanager
+    def transaction() -> Any:
+        with begin() as conn:
+            yield conn
+            parts["commit"] = parts.get("commit", 0.0) - time.perf_counter()
+        parts["commit"] += time.perf_counter()
+
+    db.transaction = transaction
+    return parts
+
+
 def part_ours(args: argparse.Namespace, url: str) -> dict[str, Any]:
     from fintech_zone.db import Database
     from fintech_zone.ledger import service
@@ -188,6 +226,7 @@ def part_ours(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
     db = Database.from_url(url)
     _create_accounts(db, args)
+    parts = _timed_parts(db) if args.breakdown else None
     seconds = 0.0
     created = 0
     per_batch: list[float] = []
@@ -208,7 +247,11 @@ def part_ours(args: argparse.Namespace, url: str) -> dict[str, Any]:
         raise RuntimeError(f"the books do not balance: {totals}")
     lookups = _lookups(args, lambda a: service.get_account(db, a))
     db.dispose()
+    breakdown = {}
+    if parts is not None:
+        breakdown["breakdown_us_per_transfer"] = {k: round(1e6 * v / created, 2) for k, v in parts.items()}
     return {
+        **breakdown,
         "transfers": created,
         "seconds": round(seconds, 3),
         "transfers_per_s": round(created / seconds),
@@ -435,6 +478,7 @@ def run_part(part: str, args: argparse.Namespace, url: str) -> dict[str, Any]:
         *("--backend", args.backend, "--transfers", str(args.transfers), "--accounts", str(args.accounts)),
         *("--skew", args.skew, "--batch", str(args.batch), "--seed", str(args.seed)),
         *("--peer-transfers", str(args.peer_transfers)),
+        *(["--breakdown"] if args.breakdown else []),
     ]
     print(f"[{args.backend}] {part} …", file=sys.stderr)
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -522,6 +566,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=8190)
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--http", action="store_true", help="also measure over HTTP (fintech-zone serve)")
+    p.add_argument("--breakdown", action="store_true", help="time each step of a batch in-process (slows it a little)")
     p.add_argument(
         "--peer-transfers", type=int, default=20_000, help="transfers django-hordak records (postgres; 0: skip)"
     )
