@@ -9,6 +9,8 @@ not count against another:
 
 * **raw**: the transfer rows our ledger would write, bulk-written into an unindexed table with the same columns
   (SQLite ``executemany``, PostgreSQL ``COPY``), one transaction per batch: the speed of the disk and the driver.
+  **raw_indexed**: the same into a table with the ledger's keys and indexes (id, timestamp, and each account with
+  the timestamp, for an account's transfers in time order): what storing the rows alone costs.
 * **ours**: ``ledger.service.create_transfers`` on ``--transfers`` transfers in batches of ``--batch`` among
   ``--accounts`` accounts, then every result is checked (all ``created``) and the books must balance. Then single
   account look-ups (``service.get_account``), timed one by one.
@@ -120,8 +122,10 @@ def percentile(samples: list[float], p: float) -> float:
 # --- parts (each in its own process) -------------------------------------------------------------------------
 
 
-def part_raw(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    """The same rows, bulk-written into an unindexed table with the driver alone: the limit any ledger has."""
+def part_raw(args: argparse.Namespace, url: str, indexed: bool = False) -> dict[str, Any]:
+    """The same rows, bulk-written into an unindexed table with the driver alone: the limit any ledger has.
+    ``indexed``: into a table with the ledger's keys and indexes instead (what storing them costs, without the
+    ledger's reads, checks and balance updates)."""
     from fintech_zone.db import Database
 
     db = Database.from_url(url)
@@ -134,6 +138,13 @@ def part_raw(args: argparse.Namespace, url: str) -> dict[str, Any]:
             " code INTEGER, flags INTEGER, pending_id VARCHAR(64), timeout INTEGER, reference VARCHAR(140),"
             " user_data BIGINT, timestamp BIGINT)"
         )
+        if indexed:  # as ledger_transfers has them
+            conn.exec_driver_sql("CREATE UNIQUE INDEX bench_raw_id ON bench_raw_transfers (id)")
+            conn.exec_driver_sql("CREATE UNIQUE INDEX bench_raw_ts ON bench_raw_transfers (timestamp)")
+            for side in ("debit", "credit"):
+                conn.exec_driver_sql(
+                    f"CREATE INDEX bench_raw_{side} ON bench_raw_transfers ({side}_account_id, timestamp)"
+                )
     seconds = 0.0
     rows = 0
     ts = time.time_ns()
@@ -451,7 +462,11 @@ def _version(package: str) -> str:
     return version(package)
 
 
-PARTS = {"raw": part_raw, "ours": part_ours, "http": part_http, "peer": part_peer}
+def part_raw_indexed(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    return part_raw(args, url, indexed=True)
+
+
+PARTS = {"raw": part_raw, "raw_indexed": part_raw_indexed, "ours": part_ours, "http": part_http, "peer": part_peer}
 
 
 # --- orchestration -------------------------------------------------------------------------------------------
@@ -505,6 +520,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
         workdir = Path(args.workdir or tmp)
         with fresh_database(args, workdir, "raw", migrate=False) as url:
             raw = run_part("raw", args, url)
+        with fresh_database(args, workdir, "raw-indexed", migrate=False) as url:
+            raw_indexed = run_part("raw_indexed", args, url)
         with fresh_database(args, workdir, "ours") as url:
             ours = run_part("ours", args, url)
         http = None
@@ -519,10 +536,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
         transfers_per_s=ours["transfers_per_s"],
         raw_rows_per_s=raw["rows_per_s"],
         ratio_to_raw=round(ours["transfers_per_s"] / raw["rows_per_s"], 3),
+        raw_indexed_rows_per_s=raw_indexed["rows_per_s"],
+        ratio_to_raw_indexed=round(ours["transfers_per_s"] / raw_indexed["rows_per_s"], 3),
         peak_rss_mb=ours["peak_rss_mb"],
         account_lookup_p99_ms=ours["account_lookup_ms"]["p99"],
         ours=ours,
         raw=raw,
+        raw_indexed=raw_indexed,
     )
     if http is not None:
         out.update(http_transfers_per_s=http["transfers_per_s"], http=http)
