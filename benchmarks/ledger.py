@@ -9,8 +9,9 @@ not count against another:
 
 * **raw**: the transfer rows our ledger would write, bulk-written into an unindexed table with the same columns
   (SQLite ``executemany``, PostgreSQL ``COPY``), one transaction per batch: the speed of the disk and the driver.
-  **raw_indexed**: the same into a table with the ledger's keys and indexes (id, timestamp, and each account with
-  the timestamp, for an account's transfers in time order): what storing the rows alone costs.
+  **raw_indexed**: the same with the ledger's keys: unique id and timestamp, and a posting per side of each transfer
+  keyed by (batch, account, timestamp), for an account's transfers in time order: what storing the rows alone
+  costs.
 * **ours**: ``ledger.service.create_transfers`` on ``--transfers`` transfers in batches of ``--batch`` among
   ``--accounts`` accounts, then every result is checked (all ``created``) and the books must balance. Then single
   account look-ups (``service.get_account``), timed one by one.
@@ -138,13 +139,13 @@ def part_raw(args: argparse.Namespace, url: str, indexed: bool = False) -> dict[
             " code INTEGER, flags INTEGER, pending_id VARCHAR(64), timeout INTEGER, reference VARCHAR(140),"
             " user_data BIGINT, timestamp BIGINT)"
         )
-        if indexed:  # as ledger_transfers has them
+        if indexed:  # as the ledger has them: unique id and timestamp, and a posting per side keyed by batch
             conn.exec_driver_sql("CREATE UNIQUE INDEX bench_raw_id ON bench_raw_transfers (id)")
             conn.exec_driver_sql("CREATE UNIQUE INDEX bench_raw_ts ON bench_raw_transfers (timestamp)")
-            for side in ("debit", "credit"):
-                conn.exec_driver_sql(
-                    f"CREATE INDEX bench_raw_{side} ON bench_raw_transfers ({side}_account_id, timestamp)"
-                )
+            conn.exec_driver_sql(
+                "CREATE TABLE bench_raw_postings (segment BIGINT, account_id VARCHAR(64), timestamp BIGINT,"
+                " PRIMARY KEY (segment, account_id, timestamp))" + (" WITHOUT ROWID" if sqlite else "")
+            )
     seconds = 0.0
     rows = 0
     ts = time.time_ns()
@@ -156,15 +157,22 @@ def part_raw(args: argparse.Namespace, url: str, indexed: bool = False) -> dict[
                 ts += 1
                 values.append((tid, dr, cr, amount, amount, ASSET, TRANSFER_CODE, 0, None, 0, None, 0, ts))
             start = time.perf_counter()
+            posts = [(values[0][12], v[d], v[12]) for d in (1, 2) for v in values] if indexed else []
             cur = raw.cursor()
             if sqlite:
                 cur.execute("BEGIN IMMEDIATE")
                 cur.executemany(f"INSERT INTO bench_raw_transfers ({columns}) VALUES ({', '.join('?' * 13)})", values)
+                if posts:
+                    cur.executemany("INSERT INTO bench_raw_postings VALUES (?, ?, ?)", posts)
                 cur.execute("COMMIT")
             else:
                 with cur.copy(f"COPY bench_raw_transfers ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
                     for row in values:
                         copy.write_row(row)
+                if posts:
+                    with cur.copy("COPY bench_raw_postings FROM STDIN") as copy:  # type: ignore[attr-defined]
+                        for row in posts:
+                            copy.write_row(row)
                 raw.commit()
             cur.close()
             seconds += time.perf_counter() - start
