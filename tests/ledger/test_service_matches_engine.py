@@ -9,6 +9,7 @@ import random
 import uuid
 from contextlib import suppress
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -105,9 +106,13 @@ class World:
         assert totals[0] == totals[2] and totals[1] == totals[3]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("segment_postings", [8, store.SEGMENT_POSTINGS])  # 8: a new segment every few batches
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32))
-def test_stored_batches_match_the_engine(db: Database, seed: int) -> None:
+def test_stored_batches_match_the_engine(
+    db: Database, monkeypatch: pytest.MonkeyPatch, segment_postings: int, seed: int
+) -> None:
+    monkeypatch.setattr(store, "SEGMENT_POSTINGS", segment_postings)
     with suppress(Conflict):  # an earlier example of this test made it
         service.create_asset(db, ASSET)
     world = World(db, random.Random(seed))
@@ -132,3 +137,19 @@ def test_an_accounts_transfers_are_read_segment_by_segment(db: Database) -> None
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as on a large table, where it is not chosen
             plan = " | ".join(r[0] for r in conn.execute(text(f"EXPLAIN {query}"), PARAMS))
             assert "Seq Scan on ledger_postings" not in plan and "pk_ledger_postings" in plan, plan
+
+
+def test_small_batches_share_a_segment_until_it_is_full(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "SEGMENT_POSTINGS", 6)  # three transfers a segment
+    service.create_asset(db, ASSET)
+    service.create_accounts(db, [NewAccount("x", "CNY", 1), NewAccount("y", "CNY", 1), NewAccount("z", "CNY", 1)])
+    for i in range(7):  # one transfer a batch
+        dr, cr = ("x", "y") if i % 2 else ("y", "z")
+        assert service.create_transfers(db, [Transfer(f"s{i}", dr, cr, 1, "CNY", 1)])[0].result == "created"
+    with db.read() as conn:
+        counts = [r[0] for r in conn.exec_driver_sql("SELECT postings FROM ledger_segments ORDER BY segment")]
+    assert counts == [6, 6, 2]
+    pages = [service.account_transfers(db, "y", None, 2)]
+    while pages[-1].next_cursor:
+        pages.append(service.account_transfers(db, "y", pages[-1].next_cursor, 2))
+    assert [t.id for p in pages for t in p.items] == [f"s{i}" for i in range(7)]

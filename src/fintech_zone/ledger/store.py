@@ -87,15 +87,19 @@ transfers = Table(
     Column("timestamp", BigInteger, nullable=False, unique=True),
 )
 
-# An account's transfers in time order come from postings (one per side of a transfer), kept per batch: a batch's
-# postings go together at the end of the index, in a few pages, instead of into a page of every account's range
-# of one index over all time, which made every batch write some 20,000 index pages (migration 0005,
-# docs/benchmarks.md). Reading walks the batches in time order and, in each, the account's postings.
+# An account's transfers in time order come from postings (one per side of a transfer), kept in segments: spans
+# of time holding up to SEGMENT_POSTINGS postings. A batch's postings go into the latest segment, a few hundred
+# pages at the end of the index, instead of into a page of every account's range of one index over all time, which
+# made every batch write some 20,000 index pages (migration 0005, docs/benchmarks.md). Reading walks the segments
+# in time order and, in each, the account's postings by key.
+SEGMENT_POSTINGS = 65_536  # about 2.5 MB of postings: every page of the latest segment stays in SQLite's cache
+
 segments = Table(
     "ledger_segments",
     metadata,
-    Column("segment", BigInteger, primary_key=True, autoincrement=False),  # the batch's first transfer timestamp
-    Column("last_timestamp", BigInteger, nullable=False),  # its last
+    Column("segment", BigInteger, primary_key=True, autoincrement=False),  # the timestamp of its first transfer
+    Column("last_timestamp", BigInteger, nullable=False),  # of its last
+    Column("postings", BigInteger, nullable=False),  # how many it holds
 )
 
 postings = Table(
@@ -442,14 +446,27 @@ def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:
 
 
 def _insert_postings(driver: _Driver, new: list[Transfer]) -> None:
-    """The batch's segment and a posting per side of each transfer (``new`` is in time order)."""
-    segment = new[0].timestamp
+    """A posting per side of each transfer (``new`` is in time order, after every stored transfer), in the latest
+    segment while it has room, else in a new one that starts with this batch. (Many small batches thus share a
+    segment, and a page of an account's transfers needs one look-up per 65,536 postings, not one per batch.)"""
+    m = driver.mark
+    driver.cursor.execute(f"SELECT segment, postings FROM {segments.name} ORDER BY segment DESC LIMIT 1")
+    latest = driver.cursor.fetchone()
+    count = 2 * len(new)
+    if latest is not None and latest[1] + count <= SEGMENT_POSTINGS:
+        segment = latest[0]
+        driver.cursor.execute(
+            f"UPDATE {segments.name} SET last_timestamp = {m}, postings = postings + {m} WHERE segment = {m}",
+            (new[-1].timestamp, count, segment),
+        )
+    else:
+        segment = new[0].timestamp
+        driver.cursor.execute(
+            f"INSERT INTO {segments.name} (segment, last_timestamp, postings) VALUES ({m}, {m}, {m})",
+            (segment, new[-1].timestamp, count),
+        )
     rows = [(segment, t.debit_account_id, t.timestamp) for t in new]
     rows += [(segment, t.credit_account_id, t.timestamp) for t in new]
-    m = driver.mark
-    driver.cursor.execute(
-        f"INSERT INTO {segments.name} (segment, last_timestamp) VALUES ({m}, {m})", (segment, new[-1].timestamp)
-    )
     columns = f"{postings.name} (segment, account_id, timestamp)"
     if driver.sqlite:
         driver.cursor.executemany(f"INSERT INTO {columns} VALUES (?, ?, ?)", rows)

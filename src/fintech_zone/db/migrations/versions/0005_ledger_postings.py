@@ -1,4 +1,4 @@
-"""ledger: an account's transfers come from per-batch postings, not from two indexes over all transfers
+"""ledger: an account's transfers come from postings kept in segments, not from two indexes over all transfers
 
 Revision ID: 0005
 Revises: 0004
@@ -7,9 +7,10 @@ Create Date: 2026-11-27 14:40:00.000000
 The two indexes on (debit_account_id, timestamp) and (credit_account_id, timestamp) put each batch's entries into a
 page of every account's range: with 10,000 accounts, a batch of 8,190 transfers wrote some 20,000 index pages, and
 on SQLite that write was most of a batch's time (docs/benchmarks.md). ``ledger_postings`` holds one row per side of
-a transfer keyed by (segment, account, timestamp), where a segment is one batch (its first transfer's timestamp),
-listed in ``ledger_segments`` with its last timestamp: a batch's postings land together at the end of the index.
-Existing transfers become one segment.
+a transfer keyed by (segment, account, timestamp), where a segment is a span of time holding up to 65,536 postings
+(``store.SEGMENT_POSTINGS``), listed in ``ledger_segments`` with its last timestamp and its count: a batch's
+postings land together at the end of the index. Existing transfers become one segment (it may hold more than the
+limit, which does no harm: the limit only decides when a new segment starts).
 """
 
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ def upgrade() -> None:
         "ledger_segments",
         sa.Column("segment", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("last_timestamp", sa.BigInteger(), nullable=False),
+        sa.Column("postings", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("segment", name="pk_ledger_segments"),
     )
     op.create_table(
@@ -44,8 +46,8 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.execute(
-        "INSERT INTO ledger_segments (segment, last_timestamp)"
-        " SELECT MIN(timestamp), MAX(timestamp) FROM ledger_transfers HAVING COUNT(*) > 0"
+        "INSERT INTO ledger_segments (segment, last_timestamp, postings)"
+        " SELECT MIN(timestamp), MAX(timestamp), 2 * COUNT(*) FROM ledger_transfers HAVING COUNT(*) > 0"
     )
     for side in ("debit", "credit"):
         op.execute(
