@@ -26,10 +26,11 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            # A ledger batch touches a page of each account's transfer indexes: with SQLite's default 2 MB cache
-            # those pages are read back from the OS for every batch, and with the default checkpoint every 1,000
-            # pages each batch is checkpointed on its own. 64 MiB and 10,000 pages (about 40 MB of WAL) make a batch
-            # of 8,190 transfers about a third faster (docs/benchmarks.md). The cache fills only as pages are read.
+            # A ledger batch writes thousands of rows into several indexes and updates thousands of accounts: with
+            # SQLite's default 2 MB cache those pages are read back from the OS for every batch, and with the default
+            # checkpoint every 1,000 pages most batches are checkpointed on their own. 64 MiB and 10,000 pages (about
+            # 40 MB of WAL) made a batch of 8,190 transfers about a third faster when measured (docs/benchmarks.md).
+            # The cache fills only as pages are read.
             cur.execute("PRAGMA cache_size=-65536")
             cur.execute("PRAGMA wal_autocheckpoint=10000")
             cur.close()
