@@ -204,7 +204,7 @@ def _timed_parts(db: Any) -> dict[str, float]:
     """Wrap the steps of a batch where ``service`` and ``store`` look them up, to time each (``--breakdown``)."""
     from contextlib import contextmanager
 
-    from fintech_zone.ledger import engine, store
+    from fintech_zone.ledger import batch_store, engine
 
     parts: dict[str, float] = {}
 
@@ -219,10 +219,10 @@ def _timed_parts(db: Any) -> dict[str, float]:
         return run
 
     for module, name, label in (
-        (store, "load_book_for_transfers", "read_book"),
+        (batch_store, "load_book_for_transfers", "read_book"),
         (engine, "create_transfers", "engine"),
-        (store, "_insert_transfers", "insert_transfers"),
-        (store, "_update_balances", "update_balances"),
+        (batch_store, "_insert_transfers", "insert_transfers"),
+        (batch_store, "_update_balances", "update_balances"),
     ):
         setattr(module, name, timed(label, getattr(module, name)))
     begin = db.transaction

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fintech_zone.db import Database
-from fintech_zone.ledger import service, store
+from fintech_zone.ledger import batch_store, service
 from fintech_zone.ledger.model import AccountFlag, Asset, AssetKind, NewAccount, Transfer
 
 
@@ -29,7 +29,7 @@ def test_a_batch_that_fails_to_commit_leaves_nothing_behind(db: Database, monkey
         raise RuntimeError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(store, "write_outcome", broken)
+        m.setattr(batch_store, "write_outcome", broken)
         with pytest.raises(RuntimeError):
             _move(db, "t2", 5)  # the engine changed the accounts in memory, then the write failed
     assert service.get_account(db, "a").debits_posted == 100

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
-from fintech_zone.ledger import account_cache, engine, store
+from fintech_zone.ledger import account_cache, batch_store, engine, store
 from fintech_zone.ledger.model import ID_PATTERN, MAX_BATCH, Account, AccountFlag, Asset, Book, NewAccount, Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
 from fintech_zone.registry import service as registry
@@ -75,14 +75,14 @@ def create_accounts(db: Database, events: Sequence[NewAccount]) -> list[EventRes
         ids = [e.id for e in events]
         book = Book(
             assets=store.all_assets(conn),
-            accounts=store.load_accounts(conn, ids),
+            accounts=batch_store.load_accounts(conn, ids),
             transfers={},
             pendings={},
-            failed=store.load_failed(conn, "account", ids),
+            failed=batch_store.load_failed(conn, "account", ids),
             last_timestamp=last,
         )
         outcome = engine.create_accounts(book, events, _now(last), owners)
-        store.write_outcome(conn, outcome, "account", book.last_timestamp)
+        batch_store.write_outcome(conn, outcome, "account", book.last_timestamp)
     return list(map(EventResult, [e.id for e in events], outcome.results))
 
 
@@ -92,13 +92,13 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
     with db.transaction() as conn:
         last = store.lock_clock(conn)
         now = _now(last)
-        book = store.load_book_for_transfers(conn, events, now, cache.take(last))
+        book = batch_store.load_book_for_transfers(conn, events, now, cache.take(last))
         book.last_timestamp = last
         # Expired pending transfers release their funds first, so this batch sees the balances as of now.
         expired = engine.expire_pending(book, now)
         outcome = engine.create_transfers(book, events, now)
-        store.write_outcome(conn, expired, "transfer", book.last_timestamp)
-        store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
+        batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
+        batch_store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
     cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
     return list(map(EventResult, [e.id for e in events], outcome.results))
 

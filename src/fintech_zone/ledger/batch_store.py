@@ -1,0 +1,277 @@
+"""A batch's storage: reading its ``Book`` and writing its ``Outcome``, straight on the database driver.
+
+A batch reads and writes thousands of rows; through SQLAlchemy's per-row parameter handling that cost several
+times what the database itself needs (docs/benchmarks.md). Each statement here is written for the two drivers' own
+parameter styles: SQLite gets one JSON array of ids (``json_each``), PostgreSQL one array (``ANY``/``unnest``) and
+``COPY``. The tables are ``store``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+
+from fintech_zone.ledger import store
+from fintech_zone.ledger.model import ID_PATTERN, Account, Book, Outcome, Pending, PendingState, Transfer, TransferFlag
+from fintech_zone.ledger.store import (
+    ACCOUNT_BITS,
+    ACCOUNT_FLAG_SETS,
+    TRANSFER_FLAG_CODES,
+    TRANSFER_FLAG_SETS,
+    accounts,
+    all_assets,
+    clock,
+    expired_pending_ids,
+    failed,
+    history,
+    pendings,
+    postings,
+    segments,
+    transfers,
+)
+
+
+def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
+    return sum(table[f] for f in flags)
+
+
+def _storable(values: Iterable[str | None]) -> list[str]:
+    # Ids the engine could never have stored are left out: PostgreSQL cannot even compare text holding NUL.
+    return [v for v in set(values) if v and ID_PATTERN.match(v)]
+
+
+class _Driver:
+    """The database driver's cursor inside the caller's transaction, and its parameter style."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self.mark = "?" if self.sqlite else "%s"
+
+    def where_id_in(self, column: str) -> str:
+        return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(%s)"
+
+    def select(
+        self, columns: str, table: Table, id_column: str, ids: Iterable[str | None], tail: str = "", *more: Any
+    ) -> list[Any]:
+        """Rows of ``table`` whose ``id_column`` is one of ``ids`` (``tail`` adds to the statement, with ``more``
+        as its parameters)."""
+        found = _storable(ids)
+        if not found:
+            return []
+        sql = f"SELECT {columns} FROM {table.name} WHERE {self.where_id_in(id_column)}{tail}"
+        self.cursor.execute(sql, (json.dumps(found) if self.sqlite else found, *more))
+        return list(self.cursor.fetchall())
+
+
+ACCOUNT_COLUMNS = (
+    "id, ledger, code, flags, owner_id, debits_pending, debits_posted, credits_pending, credits_posted, timestamp"
+)
+TRANSFER_COLUMNS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, timeout, reference, user_data,"
+    " timestamp, requested_amount"
+)
+
+
+def load_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
+    """Accounts by id. No row locks: every batch that changes accounts holds the clock row first (``lock_clock``),
+    so ledger writers already run one after another, on PostgreSQL as on SQLite; locking each of a batch's
+    thousands of accounts as well would cost a row write each."""
+    sets = ACCOUNT_FLAG_SETS
+    return {
+        i: Account(i, ledger, code, sets[flags], owner, dp, dpo, cp, cpo, ts)
+        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _Driver(conn).select(
+            ACCOUNT_COLUMNS, accounts, "id", ids
+        )
+    }
+
+
+def load_transfers(conn: Connection, ids: Iterable[str | None]) -> dict[str, Transfer]:
+    sets = TRANSFER_FLAG_SETS
+    return {
+        i: Transfer(i, dr, cr, amount, ledger, code, sets[flags], pending_id, timeout, ref, user_data, ts, requested)
+        for i, dr, cr, amount, ledger, code, flags, pending_id, timeout, ref, user_data, ts, requested in _Driver(
+            conn
+        ).select(TRANSFER_COLUMNS, transfers, "id", ids)
+    }
+
+
+def load_pendings(conn: Connection, ids: Iterable[str | None]) -> dict[str, Pending]:
+    rows = _Driver(conn).select("transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", ids)
+    return {i: Pending(i, PendingState(state), expires, posted) for i, state, expires, posted in rows}
+
+
+def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, str]:
+    driver = _Driver(conn)
+    rows = driver.select("id, result", failed, "id", ids, f" AND kind = {driver.mark}", kind)
+    return dict(rows)
+
+
+def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp: int) -> None:
+    """Write everything a batch changed; the caller's transaction makes it all-or-nothing."""
+    if outcome.new_accounts:
+        conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
+    driver = _Driver(conn) if outcome.transfers or outcome.accounts else None
+    if driver is not None and outcome.transfers:
+        _insert_transfers(driver, outcome.transfers)
+    if driver is not None and outcome.accounts:
+        _update_balances(driver, list(outcome.accounts.values()))
+    if outcome.pendings:
+        created = {t.id for t in outcome.transfers if TransferFlag.PENDING in t.flags}
+        new = [p for i, p in outcome.pendings.items() if i in created]
+        changed = [p for i, p in outcome.pendings.items() if i not in created]
+        if new:
+            conn.execute(insert(pendings), [_pending_row(p) for p in new])
+        if changed:
+            conn.execute(
+                update(pendings)
+                .where(pendings.c.transfer_id == bindparam("b_id"))
+                .values(state=bindparam("b_state"), posted_amount=bindparam("b_posted")),
+                [{"b_id": p.transfer_id, "b_state": p.state.value, "b_posted": p.posted_amount} for p in changed],
+            )
+    if outcome.failed:
+        conn.execute(insert(failed), [{"kind": kind, "id": i, "result": r} for i, r in outcome.failed.items()])
+    if outcome.history:
+        conn.execute(
+            insert(history),
+            [
+                {
+                    "account_id": a.id,
+                    "timestamp": a.timestamp,
+                    "debits_pending": a.debits_pending,
+                    "debits_posted": a.debits_posted,
+                    "credits_pending": a.credits_pending,
+                    "credits_posted": a.credits_posted,
+                }
+                for a in outcome.history
+            ],
+        )
+    conn.execute(update(clock).where(clock.c.id == 1).values(last_timestamp=last_timestamp))
+
+
+def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:
+    _insert_postings(driver, new)
+    codes = TRANSFER_FLAG_CODES
+    rows = [
+        (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, codes[t.flags], t.pending_id,
+         t.timeout, t.reference, t.user_data, t.timestamp, t.requested_amount)
+        for t in new
+    ]  # fmt: skip
+    if driver.sqlite:
+        marks = ", ".join("?" * 13)
+        driver.cursor.executemany(f"INSERT INTO {transfers.name} ({TRANSFER_COLUMNS}) VALUES ({marks})", rows)
+        return
+    with driver.cursor.copy(f"COPY {transfers.name} ({TRANSFER_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_postings(driver: _Driver, new: list[Transfer]) -> None:
+    """A posting per side of each transfer (``new`` is in time order, after every stored transfer), in the latest
+    segment while it has room, else in a new one that starts with this batch. (Many small batches thus share a
+    segment, and a page of an account's transfers needs one look-up per 65,536 postings, not one per batch.)"""
+    m = driver.mark
+    driver.cursor.execute(f"SELECT segment, postings FROM {segments.name} ORDER BY segment DESC LIMIT 1")
+    latest = driver.cursor.fetchone()
+    count = 2 * len(new)
+    if latest is not None and latest[1] + count <= store.SEGMENT_POSTINGS:
+        segment = latest[0]
+        driver.cursor.execute(
+            f"UPDATE {segments.name} SET last_timestamp = {m}, postings = postings + {m} WHERE segment = {m}",
+            (new[-1].timestamp, count, segment),
+        )
+    else:
+        segment = new[0].timestamp
+        driver.cursor.execute(
+            f"INSERT INTO {segments.name} (segment, last_timestamp, postings) VALUES ({m}, {m}, {m})",
+            (segment, new[-1].timestamp, count),
+        )
+    rows = [(segment, t.debit_account_id, t.timestamp) for t in new]
+    rows += [(segment, t.credit_account_id, t.timestamp) for t in new]
+    columns = f"{postings.name} (segment, account_id, timestamp)"
+    if driver.sqlite:
+        driver.cursor.executemany(f"INSERT INTO {columns} VALUES (?, ?, ?)", rows)
+        return
+    with driver.cursor.copy(f"COPY {columns} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _update_balances(driver: _Driver, changed: list[Account]) -> None:
+    if driver.sqlite:
+        driver.cursor.executemany(
+            f"UPDATE {accounts.name} SET debits_pending = ?, debits_posted = ?, credits_pending = ?,"
+            " credits_posted = ? WHERE id = ?",
+            [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in changed],
+        )
+        return
+    # One statement for the whole batch: PostgreSQL runs executemany as one statement per row.
+    driver.cursor.execute(
+        f"UPDATE {accounts.name} AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp,"
+        " credits_posted = v.cpo FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+        " AS v(id, dp, dpo, cp, cpo) WHERE a.id = v.id",
+        (
+            [a.id for a in changed],
+            [a.debits_pending for a in changed],
+            [a.debits_posted for a in changed],
+            [a.credits_pending for a in changed],
+            [a.credits_posted for a in changed],
+        ),
+    )
+
+
+def _account_row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "ledger": a.ledger,
+        "code": a.code,
+        "owner_id": a.owner_id,
+        "flags": _bits(a.flags, ACCOUNT_BITS),
+        "debits_pending": a.debits_pending,
+        "debits_posted": a.debits_posted,
+        "credits_pending": a.credits_pending,
+        "credits_posted": a.credits_posted,
+        "timestamp": a.timestamp,
+    }
+
+
+def _pending_row(p: Pending) -> dict[str, Any]:
+    return {
+        "transfer_id": p.transfer_id,
+        "state": p.state.value,
+        "expires_at": p.expires_at,
+        "posted_amount": p.posted_amount,
+    }
+
+
+def load_book_for_transfers(
+    conn: Connection, events: Sequence[Transfer], now: int, known: dict[str, Account] | None = None
+) -> Book:
+    """Everything ``create_transfers`` (and expiry before it) may read (the caller holds the clock row).
+    ``known``: accounts as they are now (``account_cache``); only the others are read."""
+    ids = [e.id for e in events]
+    pending_ids = [e.pending_id for e in events if e.pending_id]
+    expired = expired_pending_ids(conn, now)
+    book_transfers = load_transfers(conn, [*ids, *pending_ids, *expired])
+    account_ids = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
+    account_ids |= {t.debit_account_id for t in book_transfers.values()}
+    account_ids |= {t.credit_account_id for t in book_transfers.values()}
+    return Book(
+        assets=all_assets(conn),
+        accounts=_with_known(conn, account_ids, known),
+        transfers=book_transfers,
+        pendings=load_pendings(conn, [*pending_ids, *expired]),
+        failed=load_failed(conn, "transfer", ids),
+    )
+
+
+def _with_known(conn: Connection, ids: set[str], known: dict[str, Account] | None) -> dict[str, Account]:
+    if not known:
+        return load_accounts(conn, ids)
+    missing = ids.difference(known)
+    if missing:
+        known.update(load_accounts(conn, missing))
+    return known
