@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fintech_zone.ledger import engine
+from fintech_zone.ledger import batch, engine
 from fintech_zone.ledger.engine import create_accounts, create_transfers, expire_pending
 from fintech_zone.ledger.model import (
     MAX_AMOUNT,
@@ -262,11 +262,12 @@ def test_account_result_code(book: Book, case: AccountCase) -> None:
 
 
 def _engine_codes() -> tuple[set[str], set[str]]:
-    """Every result code the engine's source can produce, for accounts and for transfers."""
+    """Every result code the engine's source can produce, for accounts and for transfers (the codes of any event,
+    such as those of linked chains, are the string constants of ``batch``)."""
     tree = ast.parse(Path(engine.__file__).read_text(encoding="utf-8"))
     shared = {
         node.value.value
-        for node in tree.body
+        for node in ast.parse(Path(batch.__file__).read_text(encoding="utf-8")).body
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
     }
     accounts, transfers = set(shared), set(shared)
