@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from fintech_zone.cli_support import fail, print_json
 
@@ -51,7 +52,10 @@ def bench_ledger(
     if transfers < 1 or accounts < 2 or peer_transfers < 0:
         fail("need --transfers ≥ 1, --accounts ≥ 2 and --peer-transfers ≥ 0")
     args = ledger.parser().parse_args(argv)
-    result = ledger.run(args, argv)
+    try:
+        result = ledger.run(args, argv)
+    except (RuntimeError, OSError, SQLAlchemyError) as exc:  # a part failed, or the database is unreachable
+        fail(f"the benchmark did not complete: {exc}")
     if json_out:
         print_json(result)
         return

@@ -60,3 +60,18 @@ def test_bad_options_exit_2() -> None:
         [str(exe), "bench", "ledger", "--transfers", "0"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 2 and "error:" in done.stderr
+
+
+def test_an_unreachable_database_is_a_clear_error_not_a_traceback() -> None:
+    exe = Path(sys.executable).parent / "fintech-zone"
+    url = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere"  # port 9 (discard): nothing listens
+    done = subprocess.run(
+        [str(exe), "bench", "ledger", "--backend", "postgres", "--postgres", url, "--transfers", "10"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "error: the benchmark did not complete" in done.stderr and "Traceback" not in done.stderr
