@@ -323,7 +323,8 @@ def part_http(args: argparse.Namespace, url: str) -> dict[str, Any]:
         for batch in batches(args):
             body = json.dumps(
                 [
-                    {"id": t, "debit_account_id": d, "credit_account_id": c, "amount": a, "ledger": ASSET, "code": 1}
+                    {"id": t, "debit_account_id": d, "credit_account_id": c, "amount": a, "ledger": ASSET}
+                    | {"code": TRANSFER_CODE}
                     for t, d, c, a in batch
                 ]
             ).encode()

@@ -44,25 +44,10 @@ from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
 
+from fintech_zone.registry.store import HISTORY_COLUMNS, ORG_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 10.0
-ORG_COLUMNS = (
-    "id",
-    "kind",
-    "jurisdiction",
-    "name_en",
-    "name_zh",
-    "sector",
-    "status",
-    "uscc",
-    "uen",
-    "lei",
-    "bic",
-    "source",
-    "created_at",
-    "updated_at",
-)
-HISTORY_COLUMNS = ("org_id", "from_status", "to_status", "changed_on", "reason", "recorded_at")
 
 
 # --- shared helpers (also used by registry_search) ---------------------------------------------------------

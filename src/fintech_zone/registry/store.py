@@ -173,17 +173,17 @@ def insert_organisations(conn: Connection, orgs: Sequence[Organisation], changed
     if dialect == "sqlite":
         cache_before = _sqlite_grow_cache(conn) if len(ordered) >= _SQLITE_BULK_ROWS else None
         try:
-            _sqlite_insert(conn, organisations, _ORG_COLUMNS, org_values)
-            _sqlite_insert(conn, status_history, _HISTORY_COLUMNS, history_values)
+            _sqlite_insert(conn, organisations, ORG_COLUMNS, org_values)
+            _sqlite_insert(conn, status_history, HISTORY_COLUMNS, history_values)
         finally:
             if cache_before is not None:
                 conn.exec_driver_sql(f"PRAGMA cache_size = {cache_before}")
     else:
-        _pg_copy(conn, organisations, _ORG_COLUMNS, org_values)
-        _pg_copy(conn, status_history, _HISTORY_COLUMNS, history_values)
+        _pg_copy(conn, organisations, ORG_COLUMNS, org_values)
+        _pg_copy(conn, status_history, HISTORY_COLUMNS, history_values)
 
 
-_ORG_COLUMNS = (
+ORG_COLUMNS = (
     "id",
     "kind",
     "jurisdiction",
@@ -199,7 +199,7 @@ _ORG_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_HISTORY_COLUMNS = ("org_id", "from_status", "to_status", "changed_on", "reason", "recorded_at")
+HISTORY_COLUMNS = ("org_id", "from_status", "to_status", "changed_on", "reason", "recorded_at")
 _REGISTERED = "registered"  # the reason recorded on an organisation's first status-history row
 # Past this many rows SQLite gets a page cache big enough for the indexes being written (the default, 2 MB, makes
 # it read and write the same index pages over and over); the old size comes back afterwards.
@@ -221,8 +221,8 @@ def _bind(conn: Connection, table: Table, column: str, value: Any) -> Any:
 def _driver_rows(
     conn: Connection, orgs: Sequence[Organisation], changed_on: date, now: datetime
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The rows of both tables as driver parameters, in the order of ``_ORG_COLUMNS`` / ``_HISTORY_COLUMNS``."""
-    for table, columns in ((organisations, _ORG_COLUMNS[:12]), (status_history, _HISTORY_COLUMNS[:3])):
+    """The rows of both tables as driver parameters, in the order of ``ORG_COLUMNS`` / ``HISTORY_COLUMNS``."""
+    for table, columns in ((organisations, ORG_COLUMNS[:12]), (status_history, HISTORY_COLUMNS[:3])):
         # Only the per-row columns skip their bind processors: that is only right while they have none.
         typed = [c for c in columns if table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)]
         if typed:  # pragma: no cover - a guard for a future column type, not a path the schema has today
