@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     )
     session_max_age: int = Field(default=8 * 3600, description="Seconds an operator session lasts.")
     cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (set behind HTTPS).")
+    screening_list: Path | None = Field(
+        default=None,
+        description="CSV list (id,name,aliases,kind,source) payments' parties are screened against; unset: the "
+        "shipped DEMO list of fictitious names (docs/payments.md).",
+    )
+    screening_review_threshold: float = Field(default=85, ge=0, le=100, description="Score that holds a payment.")
+    screening_reject_threshold: float = Field(default=95, ge=0, le=100, description="Score that rejects it (RR04).")
     page_size_default: int = 50
     page_size_max: int = 500
 

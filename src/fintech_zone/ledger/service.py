@@ -8,12 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
 from fintech_zone.ledger import account_cache, batch_store, engine, store
-from fintech_zone.ledger.model import ID_PATTERN, MAX_BATCH, Account, AccountFlag, Asset, Book, NewAccount, Transfer
+from fintech_zone.ledger.model import (
+    ID_PATTERN,
+    MAX_BATCH,
+    Account,
+    AccountFlag,
+    Asset,
+    Book,
+    NewAccount,
+    Outcome,
+    Transfer,
+)
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
 from fintech_zone.registry import service as registry
 
@@ -57,6 +68,19 @@ def create_asset(db: Database, asset: Asset) -> Asset:
     return asset
 
 
+def ensure_assets_in(conn: Connection, wanted: Sequence[Asset]) -> None:
+    """Add the assets that are not there yet (idempotent: an existing code is left as it is)."""
+    have = store.all_assets(conn)
+    for asset in wanted:
+        if asset.code not in have:
+            store.insert_asset(conn, asset)
+
+
+def accounts_in(conn: Connection, ids: Sequence[str]) -> dict[str, Account]:
+    """Accounts as the caller's transaction sees them (missing ids are absent from the answer)."""
+    return batch_store.load_accounts(conn, ids)
+
+
 def list_assets(db: Database) -> list[Asset]:
     with db.read() as conn:
         return list(store.all_assets(conn).values())
@@ -71,18 +95,22 @@ def create_accounts(db: Database, events: Sequence[NewAccount]) -> list[EventRes
     with db.transaction() as conn:
         last = store.lock_clock(conn)
         account_cache.for_database(db).take(last)  # new accounts move the clock: the next batch reads afresh
-        owners = registry.known_organisations_in(conn, {e.owner_id for e in events if e.owner_id})
-        ids = [e.id for e in events]
-        book = Book(
-            assets=store.all_assets(conn),
-            accounts=batch_store.load_accounts(conn, ids),
-            transfers={},
-            pendings={},
-            failed=batch_store.load_failed(conn, "account", ids),
-            last_timestamp=last,
-        )
-        outcome = engine.create_accounts(book, events, _now(last), owners)
-        batch_store.write_outcome(conn, outcome, "account", book.last_timestamp)
+        return _apply_accounts(conn, events, last)
+
+
+def _apply_accounts(conn: Connection, events: Sequence[NewAccount], last: int) -> list[EventResult]:
+    owners = registry.known_organisations_in(conn, {e.owner_id for e in events if e.owner_id})
+    ids = [e.id for e in events]
+    book = Book(
+        assets=store.all_assets(conn),
+        accounts=batch_store.load_accounts(conn, ids),
+        transfers={},
+        pendings={},
+        failed=batch_store.load_failed(conn, "account", ids),
+        last_timestamp=last,
+    )
+    outcome = engine.create_accounts(book, events, _now(last), owners)
+    batch_store.write_outcome(conn, outcome, "account", book.last_timestamp)
     return list(map(EventResult, [e.id for e in events], outcome.results))
 
 
@@ -91,16 +119,40 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
     cache = account_cache.for_database(db)
     with db.transaction() as conn:
         last = store.lock_clock(conn)
-        now = _now(last)
-        book = batch_store.load_book_for_transfers(conn, events, now, cache.take(last))
-        book.last_timestamp = last
-        # Expired pending transfers release their funds first, so this batch sees the balances as of now.
-        expired = engine.expire_pending(book, now)
-        outcome = engine.create_transfers(book, events, now)
-        batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
-        batch_store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
+        book, outcome = _apply_transfers(conn, events, last, cache.take(last))
     cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
     return list(map(EventResult, [e.id for e in events], outcome.results))
+
+
+def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[EventResult]:
+    """``create_transfers`` inside the caller's transaction, for use cases that write their own records with the
+    transfers (a payment and its settlement legs): both commit together or not at all. The accounts are read
+    afresh; the in-process account cache sees the clock move and reads afresh too."""
+    _check_batch(events)
+    last = store.lock_clock(conn)
+    _, outcome = _apply_transfers(conn, events, last, None)
+    return list(map(EventResult, [e.id for e in events], outcome.results))
+
+
+def _apply_transfers(
+    conn: Connection, events: Sequence[Transfer], last: int, known: dict[str, Account] | None
+) -> tuple[Book, Outcome]:
+    now = _now(last)
+    book = batch_store.load_book_for_transfers(conn, events, now, known)
+    book.last_timestamp = last
+    # Expired pending transfers release their funds first, so this batch sees the balances as of now.
+    expired = engine.expire_pending(book, now)
+    outcome = engine.create_transfers(book, events, now)
+    batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
+    batch_store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
+    return book, outcome
+
+
+def create_accounts_in(conn: Connection, events: Sequence[NewAccount]) -> list[EventResult]:
+    """``create_accounts`` inside the caller's transaction (a participant joins with its accounts)."""
+    _check_batch(events)
+    last = store.lock_clock(conn)
+    return _apply_accounts(conn, events, last)
 
 
 def get_account(db: Database, account_id: str) -> Account:

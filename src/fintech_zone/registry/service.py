@@ -90,6 +90,10 @@ def get_organisation(db: Database, org_id: str) -> Organisation:
     return org
 
 
+def organisation_in(conn: Connection, org_id: str) -> Organisation | None:
+    return store.get_organisation(conn, org_id) if _storable(org_id) else None
+
+
 def require_organisations_in(conn: Connection, ids: Iterable[str], field: str) -> None:
     wanted = list(dict.fromkeys(ids))
     found = store.existing_ids(conn, [i for i in wanted if _storable(i)])

@@ -1,0 +1,1 @@
+"""Payments context: participants, digital currency, FX, PvP payments, ISO 20022 messages and compliance."""

@@ -1,0 +1,458 @@
+"""Payments: domestic and cross-border credit transfers, keyed by their UETR, settled on the ledger.
+
+One transaction per payment holds everything: the payment record, every decision on it with its reason, the
+quote it consumes and its ledger legs. A cross-border payment settles payment-versus-payment as one linked chain
+— debtor agent → FX provider in the source asset, FX provider → creditor agent in the target asset — so a crash
+or a refusal leaves both legs or neither, and never a payment without its settlement or the reverse.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from fintech_zone.db import Database
+from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from fintech_zone.ledger.model import Transfer
+from fintech_zone.paging import Page, decode_cursor, encode_cursor
+from fintech_zone.payments import store
+from fintech_zone.payments.model import (
+    ACCOUNT_ID,
+    SETTLEMENT_ASSETS,
+    Decision,
+    Limit,
+    Participant,
+    ParticipantRole,
+    Payment,
+    PaymentRequest,
+    Quote,
+    Reason,
+    Status,
+    check_amount,
+    check_payment_request,
+    corridor,
+    settlement_account,
+    transfer_id,
+)
+from fintech_zone.payments.service import CODE_PAYMENT, Refused, _move, now_utc
+
+SYSTEM = "rails"  # the actor of automatic decisions
+
+
+class ScreeningVerdict(Protocol):
+    @property
+    def decision(self) -> str: ...  # clear | review | reject
+
+    @property
+    def reason(self) -> str: ...
+
+
+class PartyScreener(Protocol):
+    def screen_parties(self, debtor: str, creditor: str) -> ScreeningVerdict: ...
+
+
+class DuplicateUetr(Conflict):
+    """The UETR names another payment already: ISO 20022 DUPL."""
+
+    reason = Reason.DUPL.value
+
+
+@dataclass
+class _Draft:
+    """A payment being decided: its steps so far, and what it will record."""
+
+    request: PaymentRequest
+    at: datetime
+    actor: str
+    history: list[Decision]
+    target_amount: int = 0
+    rate: Decimal | None = None
+    fees: int = 0
+    provider: str | None = None
+
+    def step(self, status: Status, detail: str, reason: Reason | None = None, actor: str = SYSTEM) -> None:
+        self.history.append(Decision(status, reason, detail, self.at, actor))
+
+    def payment(self) -> Payment:
+        last = self.history[-1]
+        return Payment(
+            request=self.request,
+            status=last.status,
+            reason=last.reason,
+            reason_detail=last.detail if last.status is Status.REJECTED or last.status is Status.HELD else None,
+            target_amount=self.target_amount,
+            rate=self.rate,
+            fees=self.fees,
+            fx_provider_id=self.provider,
+            created_at=self.at,
+            settled_at=self.at if last.status is Status.SETTLED else None,
+            history=list(self.history),
+        )
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def submit(
+    db: Database,
+    request: PaymentRequest,
+    screener: PartyScreener,
+    actor_org: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Payment, bool]:
+    """Receive, screen and settle (or reject, or hold) a payment. Returns it and whether it is new: re-sending the
+    same payment with its UETR answers with the recorded outcome; another payment under a used UETR is DUPL."""
+    check_payment_request(request)
+    at = now or now_utc()
+    try:
+        with db.transaction() as conn:
+            existing = store.get_payment(conn, request.uetr)
+            if existing is not None:
+                return _replay(existing, request), False
+            agents = store.participants_by_id(conn, [request.debtor_agent, request.creditor_agent])
+            for field, agent in (("debtor_agent", request.debtor_agent), ("creditor_agent", request.creditor_agent)):
+                if agent not in agents:
+                    raise InvalidInput([FieldError(field, f"no participant with id {agent!r}", "unknown_reference")])
+            if actor_org is not None and actor_org != request.debtor_agent:
+                raise Forbidden("a participant sends payments as their debtor agent only")
+            debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
+            draft = _Draft(request, at, actor_org or "operator", [])
+            draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
+            quote, consumed = None, False
+            try:
+                quote = _check_rules(conn, draft, debtor_agent, creditor_agent, at)
+                verdict = screener.screen_parties(request.debtor.name, request.creditor.name)
+                if verdict.decision == "reject":
+                    raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
+                if quote is not None:
+                    consumed = store.consume_quote(conn, quote.id, request.uetr)
+                    if not consumed:
+                        raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
+                if verdict.decision == "review":
+                    draft.step(Status.HELD, f"held for compliance review: {verdict.reason}")
+                else:
+                    draft.step(Status.SCREENED, f"screening: {verdict.reason}")
+                    _settle(conn, draft, debtor_agent, creditor_agent)
+            except _Rejected as rejected:
+                if quote is not None and consumed:
+                    store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
+                draft.step(Status.REJECTED, rejected.detail, rejected.reason)
+            payment = draft.payment()
+            store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction))
+    except IntegrityError:
+        # Another process recorded this UETR first, between our read and our insert: answer as a re-send would.
+        with db.read() as conn:
+            existing = store.get_payment(conn, request.uetr)
+        if existing is None:
+            raise
+        return _replay(existing, request), False
+    return payment, True
+
+
+def _replay(existing: Payment, request: PaymentRequest) -> Payment:
+    if existing.request.fingerprint() != request.fingerprint():
+        raise DuplicateUetr(f"DUPL: UETR {request.uetr} already identifies a different payment")
+    return existing
+
+
+def _check_rules(
+    conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant, at: datetime
+) -> Quote | None:
+    """Every rule before screening; the first that fails rejects the payment with its reason."""
+    r = draft.request
+    for asset in (r.source_asset, r.target_asset):
+        if asset not in SETTLEMENT_ASSETS:
+            raise _Rejected(Reason.AM11, f"{asset} is not settled on the rails ({', '.join(SETTLEMENT_ASSETS)} are)")
+    for agent in (debtor_agent, creditor_agent):
+        # FX providers may be agents too: that is how they fund (and return) their liquidity in each token.
+        if agent.role is ParticipantRole.CENTRAL_BANK:
+            raise _Rejected(Reason.AG01, f"{agent.id} is a central bank: it issues and redeems, it does not pay")
+    for side, party in (("debtor", r.debtor), ("creditor", r.creditor)):
+        if not ACCOUNT_ID.match(party.account):
+            raise _Rejected(Reason.AC01, f"the {side}'s account {party.account!r} is not an account identifier")
+    quote = None
+    if r.cross_border:
+        quote = _usable_quote(conn, r, at)
+        draft.target_amount, draft.rate, draft.fees, draft.provider = (
+            quote.target_amount,
+            quote.rate,
+            quote.fees,
+            quote.provider_id,
+        )
+    else:
+        if r.quote_id is not None:
+            raise _Rejected(Reason.NARR, "a quote is for cross-border payments; this one stays in one asset")
+        draft.target_amount = r.source_amount
+    _check_limits(conn, r, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction), at)
+    return quote
+
+
+def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
+    if r.quote_id is None:
+        raise _Rejected(Reason.NARR, "a cross-border payment needs an FX quote (quote_id)")
+    quote = store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
+    if quote is None:
+        raise _Rejected(Reason.NARR, f"unknown quote {r.quote_id}")
+    if quote.consumed_by is not None:
+        raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
+    if quote.expires_at <= at:
+        raise _Rejected(Reason.NARR, f"quote {quote.id} expired at {quote.expires_at.isoformat()}")
+    if (quote.source_asset, quote.target_asset, quote.source_amount) != (
+        r.source_asset,
+        r.target_asset,
+        r.source_amount,
+    ):
+        raise _Rejected(
+            Reason.NARR,
+            f"quote {quote.id} is for {quote.source_amount} {quote.source_asset} → {quote.target_asset}, not "
+            f"{r.source_amount} {r.source_asset} → {r.target_asset}",
+        )
+    return quote
+
+
+def _day_start(at: datetime) -> datetime:
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: datetime) -> None:
+    columns = {"participant": "debtor_agent", "corridor": "corridor"}
+    for limit in store.limits_for(conn, [("participant", r.debtor_agent), ("corridor", corridor_key)], r.source_asset):
+        who = f"{limit.scope} {limit.key}"
+        if limit.per_payment is not None and r.source_amount > limit.per_payment:
+            raise _Rejected(
+                Reason.AM02, f"{r.source_amount} {r.source_asset} is above {who}'s limit of {limit.per_payment}"
+            )
+        if limit.daily is not None:
+            today = store.sent_since(conn, columns[limit.scope], limit.key, r.source_asset, _day_start(at))
+            if today + r.source_amount > limit.daily:
+                raise _Rejected(
+                    Reason.AM02,
+                    f"{who} has sent {today} {r.source_asset} today; {r.source_amount} more is above its daily "
+                    f"limit of {limit.daily}",
+                )
+
+
+def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant) -> None:
+    r = draft.request
+    if r.cross_border:
+        assert draft.provider is not None
+        legs = [
+            Transfer(
+                transfer_id(r.uetr, 1),
+                settlement_account(debtor_agent.id, r.source_asset),
+                settlement_account(draft.provider, r.source_asset),
+                r.source_amount,
+                r.source_asset,
+                CODE_PAYMENT,
+                reference=r.uetr,
+            ),
+            Transfer(
+                transfer_id(r.uetr, 2),
+                settlement_account(draft.provider, r.target_asset),
+                settlement_account(creditor_agent.id, r.target_asset),
+                draft.target_amount,
+                r.target_asset,
+                CODE_PAYMENT,
+                reference=r.uetr,
+            ),
+        ]
+    else:
+        legs = [
+            Transfer(
+                transfer_id(r.uetr, 1),
+                settlement_account(debtor_agent.id, r.source_asset),
+                settlement_account(creditor_agent.id, r.target_asset),
+                r.source_amount,
+                r.source_asset,
+                CODE_PAYMENT,
+                reference=r.uetr,
+            )
+        ]
+    try:
+        _move(conn, legs, "settlement")
+    except Refused as refused:
+        raise _Rejected(Reason(refused.reason), refused.detail) from refused
+    via = f" via {draft.provider} at {draft.rate}" if r.cross_border else ""
+    draft.step(Status.SETTLED, f"settled: {', '.join(t.id for t in legs)}{via}")
+
+
+# -- review of held payments ----------------------------------------------------------------------------------
+
+
+def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, now: datetime | None = None) -> Payment:
+    """A regulator or operator decides on a payment held by screening: release settles it, reject refuses it
+    (RR04). Both are recorded with the reviewer and the reason."""
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "a review decision needs its reason", "required")])
+    at = now or now_utc()
+    with db.transaction() as conn:
+        payment = store.get_payment(conn, uetr)
+        if payment is None:
+            raise NotFound(f"no payment with UETR {uetr!r}")
+        if payment.status is not Status.HELD:
+            raise Conflict(f"payment {uetr} is {payment.status.value}, not held for review")
+        agents = store.participants_by_id(conn, [payment.request.debtor_agent, payment.request.creditor_agent])
+        draft = _Draft(payment.request, at, reviewer, [])
+        draft.target_amount, draft.rate, draft.fees, draft.provider = (
+            payment.target_amount,
+            payment.rate,
+            payment.fees,
+            payment.fx_provider_id,
+        )
+        try:
+            if not release:
+                raise _Rejected(Reason.RR04, f"rejected on review by {reviewer}: {reason}")
+            draft.step(Status.SCREENED, f"released on review by {reviewer}: {reason}", actor=reviewer)
+            _settle(conn, draft, agents[payment.request.debtor_agent], agents[payment.request.creditor_agent])
+        except _Rejected as rejected:
+            draft.step(Status.REJECTED, rejected.detail, rejected.reason, actor=reviewer)
+        last = draft.history[-1]
+        if not store.update_payment(
+            conn,
+            uetr,
+            last.status,
+            last.reason,
+            last.detail if last.status is Status.REJECTED else None,
+            at if last.status is Status.SETTLED else None,
+            expected=Status.HELD,
+        ):
+            raise Conflict(f"payment {uetr} was decided concurrently")
+        store.insert_decisions(conn, uetr, store.decision_count(conn, uetr), draft.history)
+        updated = store.get_payment(conn, uetr)
+    assert updated is not None
+    return updated
+
+
+# -- reads ----------------------------------------------------------------------------------------------------
+
+
+def get_payment(db: Database, uetr: str, viewer_org: str | None = None) -> Payment:
+    """A payment with its decisions; a participant sees only payments it sends or receives."""
+    with db.read() as conn:
+        payment = store.get_payment(conn, uetr) if len(uetr) <= 36 else None
+    if payment is None or (
+        viewer_org is not None and viewer_org not in (payment.request.debtor_agent, payment.request.creditor_agent)
+    ):
+        raise NotFound(f"no payment with UETR {uetr!r}")
+    return payment
+
+
+def list_payments(
+    db: Database, viewer_org: str | None, status: Status | None, cursor: str | None, limit: int
+) -> Page[Payment]:
+    before = None
+    if cursor:
+        raw = decode_cursor(cursor)
+        stamp, _, uetr = raw.partition("|")
+        try:
+            before = (datetime.fromisoformat(stamp), uetr)
+        except ValueError:
+            before = None
+        if before is None or before[0].tzinfo is None or encode_cursor(raw) != cursor:
+            raise InvalidInput([FieldError("cursor", "not a cursor this server issued", "format")])
+    with db.read() as conn:
+        rows = store.list_payments(conn, viewer_org, status, before, limit + 1)
+    items = rows[:limit]
+    more = len(rows) > limit and items
+    last = items[-1] if items else None
+    return Page(items, encode_cursor(f"{last.created_at.isoformat()}|{last.uetr}") if more and last else None)
+
+
+# -- limits ---------------------------------------------------------------------------------------------------
+
+
+def set_limit(db: Database, limit: Limit) -> Limit:
+    errors = []
+    if limit.scope not in ("participant", "corridor"):
+        errors.append(FieldError("scope", "participant or corridor", "allowed_values"))
+    if limit.asset not in SETTLEMENT_ASSETS:
+        errors.append(FieldError("asset", f"one of {', '.join(SETTLEMENT_ASSETS)}", "asset"))
+    if errors:
+        raise InvalidInput(errors)
+    for name, value in (("per_payment", limit.per_payment), ("daily", limit.daily)):
+        if value is not None:
+            check_amount(name, value)
+    with db.transaction() as conn:
+        if limit.scope == "participant" and not store.participants_by_id(conn, [limit.key]):
+            raise NotFound(f"no participant with id {limit.key!r}")
+        if limit.scope == "corridor" and not _is_corridor(limit.key):
+            raise InvalidInput([FieldError("key", "a corridor like CN-SG (debtor agent's country - creditor's)")])
+        store.upsert_limit(conn, limit)
+    return limit
+
+
+def _is_corridor(key: str) -> bool:
+    a, sep, b = key.partition("-")
+    return bool(sep) and len(a) == 2 and len(b) == 2 and a.isalpha() and b.isalpha() and a.isupper() and b.isupper()
+
+
+def list_limits(db: Database) -> list[Limit]:
+    with db.read() as conn:
+        return store.list_limits(conn)
+
+
+# -- RMB internationalisation figures ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: str  # YYYY-MM
+    corridor: str
+    asset: str  # the settlement asset of the leg counted (source asset for domestic payments)
+    demo: bool  # synthetic traffic, counted apart from real payments
+    count: int
+    volume: int  # minor units of ``asset``
+
+
+@dataclass(frozen=True)
+class CnyShare:
+    month: str
+    demo: bool
+    cross_border_cny_volume: int  # every cross-border payment's CNY leg, in fen
+    cny_denominated_volume: int  # of which: payments whose debtor paid in CNY
+    share: float | None  # None when there was no cross-border payment
+
+
+def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[MonthFigures], list[CnyShare]]:
+    """Settled volume and count by month, corridor and asset, and CNY's share of cross-border volume.
+
+    A CNY ⇄ SGD payment has a leg in each currency, so both legs count, each in its own asset. The share needs one
+    unit: every cross-border payment has a CNY leg, so the share is the CNY legs of payments the debtor paid in CNY
+    over the CNY legs of all cross-border payments — no outside exchange rate enters the figure.
+    """
+    if end <= start:
+        raise InvalidInput([FieldError("to", "must be after from", "range")])
+    if end - start > timedelta(days=3700):
+        raise InvalidInput([FieldError("to", "at most ten years at a time", "range")])
+    with db.read() as conn:
+        rows = store.settled_between(conn, start, end)
+    counts: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    shares: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        month = row.settled_at.strftime("%Y-%m")
+        legs = {(row.source_asset, row.source_amount)}
+        if row.target_asset != row.source_asset:
+            legs.add((row.target_asset, row.target_amount))
+            cny = row.source_amount if row.source_asset == "CNY" else row.target_amount
+            shares[(month, row.demo)][0] += cny
+            if row.source_asset == "CNY":
+                shares[(month, row.demo)][1] += cny
+        for asset, amount in legs:
+            entry = counts[(month, row.corridor, asset, row.demo)]
+            entry[0] += 1
+            entry[1] += amount
+    figures = [MonthFigures(m, c, a, d, n, v) for (m, c, a, d), (n, v) in sorted(counts.items())]
+    share = [
+        CnyShare(m, d, total, cny, round(cny / total, 4) if total else None)
+        for (m, d), (total, cny) in sorted(shares.items())
+    ]
+    return figures, share

@@ -1,0 +1,483 @@
+"""Tables of the pilot rails and their queries. Balances live in the ledger; these hold what the rails decide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from fintech_zone.db import metadata
+from fintech_zone.db.types import UTCDateTime
+from fintech_zone.payments.model import (
+    Decision,
+    Limit,
+    Pair,
+    Participant,
+    ParticipantRole,
+    Party,
+    Payment,
+    PaymentRequest,
+    Quote,
+    Rate,
+    Reason,
+    Status,
+)
+
+participants = Table(
+    "payments_participants",
+    metadata,
+    Column("id", String(40), ForeignKey("registry_organisations.id"), primary_key=True),
+    Column("bic", String(11), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("issuance_cap", BigInteger, nullable=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+
+issuances = Table(
+    "payments_issuances",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the ledger transfer id of its token leg
+    Column("central_bank_id", String(40), ForeignKey("payments_participants.id"), nullable=False),
+    Column("bank_id", String(40), ForeignKey("payments_participants.id"), nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),  # issue | redeem | reserve (reserve money credited from RTGS)
+    Column("amount", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_payments_issuances_bank_id_asset", "bank_id", "asset"),
+)
+
+rates = Table(
+    "payments_fx_rates",
+    metadata,
+    Column("provider_id", String(40), ForeignKey("payments_participants.id"), primary_key=True),
+    Column("pair", String(16), primary_key=True),
+    Column("rate", String(40), nullable=False),  # a Decimal's exact text: never a float
+    Column("spread_bps", Integer, nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+)
+
+quotes = Table(
+    "payments_fx_quotes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("provider_id", String(40), ForeignKey("payments_participants.id"), nullable=False),
+    Column("source_asset", String(16), nullable=False),
+    Column("target_asset", String(16), nullable=False),
+    Column("source_amount", BigInteger, nullable=False),
+    Column("target_amount", BigInteger, nullable=False),
+    Column("rate", String(40), nullable=False),
+    Column("fees", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("consumed_by", String(36), nullable=True, unique=True),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("uetr", String(36), primary_key=True),
+    Column("debtor_agent", String(40), nullable=False),
+    Column("creditor_agent", String(40), nullable=False),
+    Column("corridor", String(5), nullable=False),  # debtor agent's jurisdiction - creditor agent's
+    Column("debtor_name", String(140), nullable=False),
+    Column("debtor_account", String(34), nullable=False),
+    Column("creditor_name", String(140), nullable=False),
+    Column("creditor_account", String(34), nullable=False),
+    Column("source_asset", String(16), nullable=False),
+    Column("source_amount", BigInteger, nullable=False),
+    Column("target_asset", String(16), nullable=False),
+    Column("target_amount", BigInteger, nullable=False),
+    Column("quote_id", String(36), nullable=True),
+    Column("rate", String(40), nullable=True),
+    Column("fees", BigInteger, nullable=False),
+    Column("fx_provider_id", String(40), nullable=True),
+    Column("purpose", String(4), nullable=True),
+    Column("remittance_info", String(140), nullable=True),
+    Column("demo", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(4), nullable=True),
+    Column("reason_detail", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    Index("ix_payments_status_settled_at", "status", "settled_at"),
+    Index("ix_payments_debtor_agent_created_at", "debtor_agent", "created_at"),
+    Index("ix_payments_creditor_agent_created_at", "creditor_agent", "created_at"),
+)
+
+decisions = Table(
+    "payments_decisions",
+    metadata,
+    Column("uetr", String(36), ForeignKey("payments.uetr"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(4), nullable=True),
+    Column("detail", String(500), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+)
+
+limits = Table(
+    "payments_limits",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("asset", String(16), primary_key=True),
+    Column("per_payment", BigInteger, nullable=True),
+    Column("daily", BigInteger, nullable=True),
+)
+
+
+# -- participants ---------------------------------------------------------------------------------------------
+
+
+def _participant(r: Any) -> Participant:
+    return Participant(r.id, r.bic, ParticipantRole(r.role), r.jurisdiction, r.issuance_cap, r.joined_at)
+
+
+def insert_participant(conn: Connection, p: Participant) -> None:
+    conn.execute(
+        insert(participants).values(
+            id=p.id, bic=p.bic, role=p.role.value, jurisdiction=p.jurisdiction, joined_at=p.joined_at
+        )
+    )
+
+
+def get_participant(conn: Connection, participant_id: str) -> Participant | None:
+    row = conn.execute(select(participants).where(participants.c.id == participant_id)).first()
+    return _participant(row) if row else None
+
+
+def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Participant]:
+    rows = conn.execute(select(participants).where(participants.c.id.in_(list(set(ids)))))
+    return {r.id: _participant(r) for r in rows}
+
+
+def list_participants(conn: Connection) -> list[Participant]:
+    return [_participant(r) for r in conn.execute(select(participants).order_by(participants.c.id))]
+
+
+def bic_holder(conn: Connection, bic: str) -> str | None:
+    held: str | None = conn.execute(select(participants.c.id).where(participants.c.bic == bic)).scalar()
+    return held
+
+
+def set_cap(conn: Connection, participant_id: str, cap: int) -> None:
+    conn.execute(update(participants).where(participants.c.id == participant_id).values(issuance_cap=cap))
+
+
+# -- issuance -------------------------------------------------------------------------------------------------
+
+
+def record_issuance(
+    conn: Connection,
+    record_id: str,
+    central_bank_id: str,
+    bank_id: str,
+    asset: str,
+    kind: str,
+    amount: int,
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(issuances).values(
+            id=record_id, central_bank_id=central_bank_id, bank_id=bank_id, asset=asset, kind=kind, amount=amount, at=at
+        )
+    )
+
+
+def outstanding(conn: Connection, bank_id: str | None, asset: str) -> int:
+    """Issued − redeemed of ``asset`` (to ``bank_id``, or to every bank when None), from the issuance records."""
+    c = issuances.c
+    signed = case((c.kind == "issue", c.amount), (c.kind == "redeem", -c.amount), else_=0)
+    q = select(func.coalesce(func.sum(signed), 0)).where(c.asset == asset)
+    if bank_id is not None:
+        q = q.where(c.bank_id == bank_id)
+    return int(conn.execute(q).scalar() or 0)
+
+
+# -- FX -------------------------------------------------------------------------------------------------------
+
+
+def _rate(r: Any) -> Rate:
+    return Rate(r.provider_id, Pair.parse(r.pair), Decimal(r.rate), r.spread_bps, r.posted_at, r.valid_until)
+
+
+def upsert_rate(conn: Connection, rate: Rate) -> None:
+    """A provider's new rate for a pair replaces its previous one (quotes already given keep theirs)."""
+    key = and_(rates.c.provider_id == rate.provider_id, rates.c.pair == str(rate.pair))
+    values = {
+        "rate": str(rate.rate),
+        "spread_bps": rate.spread_bps,
+        "posted_at": rate.posted_at,
+        "valid_until": rate.valid_until,
+    }
+    if conn.execute(update(rates).where(key).values(**values)).rowcount == 0:
+        conn.execute(insert(rates).values(provider_id=rate.provider_id, pair=str(rate.pair), **values))
+
+
+def valid_rates(conn: Connection, pairs: Iterable[str], now: datetime) -> list[Rate]:
+    rows = conn.execute(
+        select(rates).where(rates.c.pair.in_(list(pairs)), rates.c.valid_until > now).order_by(rates.c.provider_id)
+    )
+    return [_rate(r) for r in rows]
+
+
+def list_rates(conn: Connection) -> list[Rate]:
+    return [_rate(r) for r in conn.execute(select(rates).order_by(rates.c.pair, rates.c.provider_id))]
+
+
+def _quote(r: Any) -> Quote:
+    return Quote(
+        r.id,
+        r.provider_id,
+        r.source_asset,
+        r.target_asset,
+        r.source_amount,
+        r.target_amount,
+        Decimal(r.rate),
+        r.fees,
+        r.created_at,
+        r.expires_at,
+        r.consumed_by,
+    )
+
+
+def insert_quote(conn: Connection, q: Quote) -> None:
+    conn.execute(
+        insert(quotes).values(
+            id=q.id,
+            provider_id=q.provider_id,
+            source_asset=q.source_asset,
+            target_asset=q.target_asset,
+            source_amount=q.source_amount,
+            target_amount=q.target_amount,
+            rate=str(q.rate),
+            fees=q.fees,
+            created_at=q.created_at,
+            expires_at=q.expires_at,
+        )
+    )
+
+
+def get_quote(conn: Connection, quote_id: str) -> Quote | None:
+    row = conn.execute(select(quotes).where(quotes.c.id == quote_id)).first()
+    return _quote(row) if row else None
+
+
+def consume_quote(conn: Connection, quote_id: str, uetr: str) -> bool:
+    """Mark a quote used by ``uetr``; False when another payment already used it (a concurrent one included: the
+    condition is checked by the UPDATE itself, under the row's lock)."""
+    done = conn.execute(
+        update(quotes).where(quotes.c.id == quote_id, quotes.c.consumed_by.is_(None)).values(consumed_by=uetr)
+    )
+    return bool(done.rowcount == 1)
+
+
+def release_quote(conn: Connection, quote_id: str, uetr: str) -> None:
+    conn.execute(update(quotes).where(quotes.c.id == quote_id, quotes.c.consumed_by == uetr).values(consumed_by=None))
+
+
+# -- payments -------------------------------------------------------------------------------------------------
+
+
+def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
+    r = p.request
+    conn.execute(
+        insert(payments).values(
+            uetr=r.uetr,
+            debtor_agent=r.debtor_agent,
+            creditor_agent=r.creditor_agent,
+            corridor=corridor_key,
+            debtor_name=r.debtor.name,
+            debtor_account=r.debtor.account,
+            creditor_name=r.creditor.name,
+            creditor_account=r.creditor.account,
+            source_asset=r.source_asset,
+            source_amount=r.source_amount,
+            target_asset=r.target_asset,
+            target_amount=p.target_amount,
+            quote_id=r.quote_id,
+            rate=str(p.rate) if p.rate is not None else None,
+            fees=p.fees,
+            fx_provider_id=p.fx_provider_id,
+            purpose=r.purpose,
+            remittance_info=r.remittance_info,
+            demo=r.demo,
+            status=p.status.value,
+            reason=p.reason.value if p.reason else None,
+            reason_detail=p.reason_detail,
+            created_at=p.created_at,
+            settled_at=p.settled_at,
+        )
+    )
+    insert_decisions(conn, r.uetr, 0, p.history)
+
+
+def insert_decisions(conn: Connection, uetr: str, first_seq: int, history: list[Decision]) -> None:
+    if history:
+        conn.execute(
+            insert(decisions),
+            [
+                {
+                    "uetr": uetr,
+                    "seq": first_seq + i,
+                    "status": d.status.value,
+                    "reason": d.reason.value if d.reason else None,
+                    "detail": d.detail[:500],
+                    "at": d.at,
+                    "actor": d.actor[:80],
+                }
+                for i, d in enumerate(history)
+            ],
+        )
+
+
+def update_payment(
+    conn: Connection,
+    uetr: str,
+    status: Status,
+    reason: Reason | None,
+    detail: str | None,
+    settled_at: datetime | None,
+    expected: Status,
+) -> bool:
+    """Move a payment on from ``expected``; False when it is no longer there (a concurrent decision won)."""
+    done = conn.execute(
+        update(payments)
+        .where(payments.c.uetr == uetr, payments.c.status == expected.value)
+        .values(
+            status=status.value,
+            reason=reason.value if reason else None,
+            reason_detail=detail,
+            settled_at=settled_at,
+        )
+    )
+    return bool(done.rowcount == 1)
+
+
+def _payment(r: Any, history: list[Decision]) -> Payment:
+    request = PaymentRequest(
+        uetr=r.uetr,
+        debtor_agent=r.debtor_agent,
+        creditor_agent=r.creditor_agent,
+        debtor=Party(r.debtor_name, r.debtor_account),
+        creditor=Party(r.creditor_name, r.creditor_account),
+        source_asset=r.source_asset,
+        source_amount=r.source_amount,
+        target_asset=r.target_asset,
+        quote_id=r.quote_id,
+        purpose=r.purpose,
+        remittance_info=r.remittance_info,
+        demo=r.demo,
+    )
+    return Payment(
+        request=request,
+        status=Status(r.status),
+        reason=Reason(r.reason) if r.reason else None,
+        reason_detail=r.reason_detail,
+        target_amount=r.target_amount,
+        rate=Decimal(r.rate) if r.rate is not None else None,
+        fees=r.fees,
+        fx_provider_id=r.fx_provider_id,
+        created_at=r.created_at,
+        settled_at=r.settled_at,
+        history=history,
+    )
+
+
+def get_payment(conn: Connection, uetr: str) -> Payment | None:
+    row = conn.execute(select(payments).where(payments.c.uetr == uetr)).first()
+    if row is None:
+        return None
+    steps = conn.execute(select(decisions).where(decisions.c.uetr == uetr).order_by(decisions.c.seq))
+    history = [
+        Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor) for d in steps
+    ]
+    return _payment(row, history)
+
+
+def decision_count(conn: Connection, uetr: str) -> int:
+    return int(conn.execute(select(func.count()).where(decisions.c.uetr == uetr)).scalar() or 0)
+
+
+def list_payments(
+    conn: Connection, agent: str | None, status: Status | None, before: tuple[datetime, str] | None, limit: int
+) -> list[Payment]:
+    """Newest first; ``agent``: only payments it sends or receives; ``before``: the keyset cursor."""
+    q = select(payments)
+    if agent is not None:
+        q = q.where((payments.c.debtor_agent == agent) | (payments.c.creditor_agent == agent))
+    if status is not None:
+        q = q.where(payments.c.status == status.value)
+    if before is not None:
+        at, uetr = before
+        q = q.where((payments.c.created_at < at) | ((payments.c.created_at == at) & (payments.c.uetr < uetr)))
+    rows = conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.uetr.desc()).limit(limit))
+    return [_payment(r, []) for r in rows]
+
+
+def sent_since(conn: Connection, column: str, key: str, asset: str, since: datetime) -> int:
+    """Source amount of payments settled or in flight since ``since`` in ``asset``, by debtor agent or corridor."""
+    c = payments.c
+    total = conn.execute(
+        select(func.coalesce(func.sum(c.source_amount), 0)).where(
+            c[column] == key,
+            c.source_asset == asset,
+            c.created_at >= since,
+            c.status.in_([Status.SETTLED.value, Status.HELD.value]),
+        )
+    ).scalar()
+    return int(total or 0)
+
+
+def settled_between(conn: Connection, start: datetime, end: datetime) -> list[Any]:
+    c = payments.c
+    return list(
+        conn.execute(
+            select(c.corridor, c.source_asset, c.source_amount, c.target_asset, c.target_amount, c.settled_at, c.demo)
+            .where(c.status == Status.SETTLED.value, c.settled_at >= start, c.settled_at < end)
+            .order_by(c.settled_at)
+        )
+    )
+
+
+# -- limits ---------------------------------------------------------------------------------------------------
+
+
+def upsert_limit(conn: Connection, limit: Limit) -> None:
+    key = and_(limits.c.scope == limit.scope, limits.c.key == limit.key, limits.c.asset == limit.asset)
+    values = {"per_payment": limit.per_payment, "daily": limit.daily}
+    if conn.execute(update(limits).where(key).values(**values)).rowcount == 0:
+        conn.execute(insert(limits).values(scope=limit.scope, key=limit.key, asset=limit.asset, **values))
+
+
+def limits_for(conn: Connection, keys: Iterable[tuple[str, str]], asset: str) -> list[Limit]:
+    wanted = list(keys)
+    rows = conn.execute(select(limits).where(limits.c.asset == asset))
+    return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows if (r.scope, r.key) in wanted]
+
+
+def list_limits(conn: Connection) -> list[Limit]:
+    rows = conn.execute(select(limits).order_by(limits.c.scope, limits.c.key, limits.c.asset))
+    return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows]
