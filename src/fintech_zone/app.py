@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.ledger.api import router as ledger_api
     from fintech_zone.payments.api import fx_router
     from fintech_zone.payments.api import router as payments_api
+    from fintech_zone.payments.wallet_api import router as wallets_api
     from fintech_zone.progress.api import router as progress_api
     from fintech_zone.progress.pages import router as progress_pages
     from fintech_zone.registry.api import router as registry_api
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(registry_api, prefix="/api/v1/registry", tags=["registry"], responses=api_problems)
     app.include_router(progress_api, prefix="/api/v1/progress", tags=["progress"], responses=api_problems)
     app.include_router(ledger_api, prefix="/api/v1/ledger", tags=["ledger"], responses=api_problems)
+    app.include_router(wallets_api, prefix="/api/v1/payments/wallets", tags=["wallets"], responses=api_problems)
     app.include_router(payments_api, prefix="/api/v1/payments", tags=["payments"], responses=api_problems)
     app.include_router(fx_router, prefix="/api/v1/fx", tags=["fx"], responses=api_problems)
     # Pages are HTML for people, not part of the API the OpenAPI document describes.

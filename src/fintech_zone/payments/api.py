@@ -54,7 +54,7 @@ def get_screener(request: Request) -> PartyScreener:
 Screener = Annotated[PartyScreener, Depends(get_screener)]
 
 
-def _org(who: Principal) -> str | None:
+def acting_org(who: Principal) -> str | None:
     """The organisation a participant acts for; None for an operator, who acts for the zone."""
     return who.org_id if who.role is Role.PARTICIPANT else None
 
@@ -217,7 +217,7 @@ def rmb_figures(
     },
 )
 def create_payment(body: PaymentIn, db: DB, who: Participating, screener: Screener, response: Response) -> PaymentOut:
-    payment, new = payment_service.submit(db, body.to_request(), screener, _org(who))
+    payment, new = payment_service.submit(db, body.to_request(), screener, acting_org(who))
     if not new:
         response.status_code = 200
     return PaymentOut.of(payment)
@@ -236,7 +236,7 @@ def list_payments(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PaymentPage:
-    page = payment_service.list_payments(db, _org(who), status, cursor, limit)
+    page = payment_service.list_payments(db, acting_org(who), status, cursor, limit)
     return PaymentPage(items=[PaymentOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
@@ -248,7 +248,7 @@ def list_payments(
     responses=problem_responses(404),
 )
 def get_payment(uetr: UUID, db: DB, who: Reader) -> PaymentOut:
-    return PaymentOut.of(payment_service.get_payment(db, str(uetr), _org(who)))
+    return PaymentOut.of(payment_service.get_payment(db, str(uetr), acting_org(who)))
 
 
 @router.post(
@@ -273,7 +273,9 @@ def review(uetr: UUID, body: ReviewIn, db: DB, who: Supervisor) -> PaymentOut:
     responses=problem_responses(403, 404, 409, 422),
 )
 def post_rate(body: RateIn, db: DB, who: Participating) -> RateOut:
-    rate = service.post_rate(db, _org(who), body.provider_id, body.pair, body.rate, body.spread_bps, body.valid_seconds)
+    rate = service.post_rate(
+        db, acting_org(who), body.provider_id, body.pair, body.rate, body.spread_bps, body.valid_seconds
+    )
     return RateOut.of(rate)
 
 

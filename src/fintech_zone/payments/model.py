@@ -244,6 +244,9 @@ class PaymentRequest:
     purpose: str | None = None
     remittance_info: str | None = None
     demo: bool = False  # synthetic traffic (fintech-zone simulate payments): shown as demo data everywhere
+    # Retail wallets (``wallets``) paying or paid: the leg moves the wallet's balance, not its bank's.
+    debtor_wallet: str | None = None
+    creditor_wallet: str | None = None
 
     @property
     def cross_border(self) -> bool:
@@ -262,6 +265,8 @@ class PaymentRequest:
             self.quote_id,
             self.purpose,
             self.remittance_info,
+            self.debtor_wallet,
+            self.creditor_wallet,
         )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
 from fintech_zone.payments import store
@@ -40,7 +41,8 @@ from fintech_zone.payments.model import (
     settlement_account,
     transfer_id,
 )
-from fintech_zone.payments.service import CODE_PAYMENT, Refused, _move, now_utc
+from fintech_zone.payments.service import CODE_PAYMENT, Refused, move, now_utc
+from fintech_zone.payments.wallets import wallet_account
 
 SYSTEM = "rails"  # the actor of automatic decisions
 
@@ -193,7 +195,46 @@ def _check_rules(
             raise _Rejected(Reason.NARR, "a quote is for cross-border payments; this one stays in one asset")
         draft.target_amount = r.source_amount
     _check_limits(conn, r, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction), at)
+    if r.debtor_wallet or r.creditor_wallet:
+        _check_wallets(conn, draft, at)
     return quote
+
+
+def _check_wallets(conn: Connection, draft: _Draft, at: datetime) -> None:
+    """A wallet pays within its tier's per-payment and daily limits, and is paid only up to its tier's balance."""
+    r = draft.request
+    found = store.wallets_by_id(conn, [w for w in (r.debtor_wallet, r.creditor_wallet) if w])
+    for side, wallet_id, agent, asset in (
+        ("debtor", r.debtor_wallet, r.debtor_agent, r.source_asset),
+        ("creditor", r.creditor_wallet, r.creditor_agent, r.target_asset),
+    ):
+        wallet = found.get(wallet_id) if wallet_id else None
+        if wallet_id and (wallet is None or wallet.bank_id != agent or wallet.asset != asset):
+            raise _Rejected(Reason.AC01, f"the {side}'s wallet {wallet_id} is not a {asset} wallet at {agent}")
+    if r.debtor_wallet:
+        payer = found[r.debtor_wallet]
+        limits = payer.limits
+        if limits.per_payment is not None and r.source_amount > limits.per_payment:
+            raise _Rejected(
+                Reason.AM02, f"wallet {payer.id} (tier {payer.tier}) pays at most {limits.per_payment} at a time"
+            )
+        if limits.daily is not None:
+            today = store.sent_since(conn, "debtor_wallet", payer.id, r.source_asset, day_start(at))
+            if today + r.source_amount > limits.daily:
+                raise _Rejected(
+                    Reason.AM02,
+                    f"wallet {payer.id} (tier {payer.tier}) has paid {today} today; {r.source_amount} more is above "
+                    f"its daily limit of {limits.daily}",
+                )
+    if r.creditor_wallet:
+        payee = found[r.creditor_wallet]
+        cap = payee.limits.balance
+        account = ledger.accounts_in(conn, [wallet_account(payee.id)]).get(wallet_account(payee.id))
+        held = account.credits_posted - account.debits_posted if account else 0
+        if cap is not None and held + draft.target_amount > cap:
+            raise _Rejected(
+                Reason.AM02, f"wallet {payee.id} (tier {payee.tier}) may hold at most {cap}; it holds {held}"
+            )
 
 
 def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
@@ -219,7 +260,7 @@ def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
     return quote
 
 
-def _day_start(at: datetime) -> datetime:
+def day_start(at: datetime) -> datetime:
     return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
@@ -232,7 +273,7 @@ def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: da
                 Reason.AM02, f"{r.source_amount} {r.source_asset} is above {who}'s limit of {limit.per_payment}"
             )
         if limit.daily is not None:
-            today = store.sent_since(conn, columns[limit.scope], limit.key, r.source_asset, _day_start(at))
+            today = store.sent_since(conn, columns[limit.scope], limit.key, r.source_asset, day_start(at))
             if today + r.source_amount > limit.daily:
                 raise _Rejected(
                     Reason.AM02,
@@ -243,12 +284,18 @@ def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: da
 
 def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant) -> None:
     r = draft.request
+    payer = wallet_account(r.debtor_wallet) if r.debtor_wallet else settlement_account(debtor_agent.id, r.source_asset)
+    payee = (
+        wallet_account(r.creditor_wallet)
+        if r.creditor_wallet
+        else settlement_account(creditor_agent.id, r.target_asset)
+    )
     if r.cross_border:
         assert draft.provider is not None
         legs = [
             Transfer(
                 transfer_id(r.uetr, 1),
-                settlement_account(debtor_agent.id, r.source_asset),
+                payer,
                 settlement_account(draft.provider, r.source_asset),
                 r.source_amount,
                 r.source_asset,
@@ -258,7 +305,7 @@ def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor
             Transfer(
                 transfer_id(r.uetr, 2),
                 settlement_account(draft.provider, r.target_asset),
-                settlement_account(creditor_agent.id, r.target_asset),
+                payee,
                 draft.target_amount,
                 r.target_asset,
                 CODE_PAYMENT,
@@ -269,8 +316,8 @@ def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor
         legs = [
             Transfer(
                 transfer_id(r.uetr, 1),
-                settlement_account(debtor_agent.id, r.source_asset),
-                settlement_account(creditor_agent.id, r.target_asset),
+                payer,
+                payee,
                 r.source_amount,
                 r.source_asset,
                 CODE_PAYMENT,
@@ -278,7 +325,7 @@ def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor
             )
         ]
     try:
-        _move(conn, legs, "settlement")
+        move(conn, legs, "settlement")
     except Refused as refused:
         raise _Rejected(Reason(refused.reason), refused.detail) from refused
     via = f" via {draft.provider} at {draft.rate}" if r.cross_border else ""

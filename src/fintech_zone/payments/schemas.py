@@ -19,6 +19,7 @@ from fintech_zone.payments.model import (
 )
 from fintech_zone.payments.payment_service import CnyShare, MonthFigures
 from fintech_zone.payments.service import Holding, IssuanceRecord, JoinRequest, Supply
+from fintech_zone.payments.wallet_service import WalletView
 from fintech_zone.web.schemas import Strict
 
 Amount = StrictInt
@@ -339,3 +340,58 @@ class RmbFiguresOut(BaseModel):
     months: list[MonthFiguresOut]
     cny_share: list[CnyShareOut]
     note: str
+
+
+class WalletIn(Strict):
+    id: str = Field(max_length=64, examples=["visitor-li"])
+    bank_id: str = Field(max_length=64, examples=["cq-bank"])
+    holder_name: str = Field(max_length=300, examples=["Li Ming"])
+    kind: str = Field(max_length=16, examples=["person"], description="person or merchant")
+    tier: StrictInt = Field(ge=-(2**31), le=2**31, examples=[3], description="1 (identity checked) to 4 (phone only)")
+
+
+class LimitsOut(BaseModel):
+    balance: int | None
+    per_payment: int | None
+    daily: int | None
+
+
+class WalletOut(BaseModel):
+    id: str
+    bank_id: str
+    holder_name: str
+    kind: str
+    tier: int
+    asset: str
+    balance: int
+    paid_today: int
+    limits: LimitsOut
+    created_at: datetime
+
+    @classmethod
+    def of(cls, v: WalletView) -> WalletOut:
+        w = v.wallet
+        return cls(
+            id=w.id,
+            bank_id=w.bank_id,
+            holder_name=w.holder_name,
+            kind=w.kind.value,
+            tier=w.tier,
+            asset=w.asset,
+            balance=v.balance,
+            paid_today=v.paid_today,
+            limits=LimitsOut(balance=v.limits.balance, per_payment=v.limits.per_payment, daily=v.limits.daily),
+            created_at=w.created_at,
+        )
+
+
+class AmountIn(Strict):
+    amount: Amount = Field(ge=-MAX_AMOUNT, le=2**64, description="minor units, > 0")
+
+
+class WalletPaymentIn(Strict):
+    uetr: str = Field(max_length=64, description="UUID v4: the payment's idempotency key")
+    to_wallet: str = Field(max_length=64)
+    source_amount: Amount = Field(ge=-MAX_AMOUNT, le=2**64, description="in the paying wallet's currency")
+    quote_id: str | None = Field(default=None, max_length=64, description="when the wallets' currencies differ")
+    remittance_info: str | None = Field(default=None, max_length=300)

@@ -36,6 +36,7 @@ from fintech_zone.payments.model import (
     reserve_asset,
     settlement_account,
 )
+from fintech_zone.payments.wallets import wallet_account
 from fintech_zone.registry import service as registry
 from fintech_zone.registry.identifiers import VALIDATORS
 from fintech_zone.registry.model import JURISDICTIONS, NewOrganisation, build_organisation
@@ -246,7 +247,7 @@ def set_cap(db: Database, actor_org: str | None, bank_id: str, asset: str, cap: 
     return updated
 
 
-def _move(conn: Connection, legs: list[Transfer], what: str) -> None:
+def move(conn: Connection, legs: list[Transfer], what: str) -> None:
     """Apply ``legs`` as one linked chain; a refusal names its ISO 20022 reason."""
     chained = [
         replace(t, flags=t.flags | {TransferFlag.LINKED}) if i < len(legs) - 1 else t for i, t in enumerate(legs)
@@ -288,7 +289,7 @@ def _issue_or_redeem(
                 Transfer(record_id, bank_token, issued, amount, asset, CODE_REDEEM),
                 Transfer(f"{record_id}:rsv", central_rsv, bank_rsv, amount, rsv, CODE_REDEEM),
             ]
-        _move(conn, legs, "issuance" if kind == "issue" else "redemption")
+        move(conn, legs, "issuance" if kind == "issue" else "redemption")
         store.record_issuance(conn, record_id, central, bank, asset, kind, amount, now_utc())
         outstanding, supply = store.outstanding(conn, bank, asset), store.outstanding(conn, None, asset)
     return IssuanceRecord(record_id, kind, central, bank, asset, amount, outstanding, supply)
@@ -313,7 +314,7 @@ def credit_reserve(db: Database, actor_org: str | None, bank_id: str, asset: str
         leg = Transfer(
             record_id, settlement_account(central, rsv), settlement_account(bank, rsv), amount, rsv, CODE_RESERVE_CREDIT
         )
-        _move(conn, [leg], "reserve credit")
+        move(conn, [leg], "reserve credit")
         store.record_issuance(conn, record_id, central, bank, asset, "reserve", amount, now_utc())
         outstanding, supply = store.outstanding(conn, bank, asset), store.outstanding(conn, None, asset)
     return IssuanceRecord(record_id, "reserve", central, bank, asset, amount, outstanding, supply)
@@ -324,7 +325,7 @@ class Supply:
     asset: str
     issued_minus_redeemed: int  # from the issuance records
     on_ledger: int  # what the central bank's issuance account has created, from the ledger
-    held: int  # the sum of every other holder's balance of the token
+    held: int  # the sum of every other holder's balance of the token: participants and wallets
 
 
 def supply(db: Database, asset: str) -> Supply:
@@ -336,6 +337,7 @@ def supply(db: Database, asset: str) -> Supply:
         records = store.outstanding(conn, None, asset)
         participants = store.list_participants(conn)
         ids = [a.id for p in participants for a in _accounts_for(p) if a.ledger == asset]
+        ids += [wallet_account(w) for w in store.wallet_ids(conn, asset)]  # retail holders
         accounts = ledger.accounts_in(conn, ids)
     issued = [a for a in accounts.values() if a.code == CODE_ISSUANCE]
     held = [a for a in accounts.values() if a.code != CODE_ISSUANCE]

@@ -41,6 +41,7 @@ from fintech_zone.payments.model import (
     Reason,
     Status,
 )
+from fintech_zone.payments.wallets import Wallet, WalletKind
 
 participants = Table(
     "payments_participants",
@@ -115,6 +116,8 @@ payments = Table(
     Column("purpose", String(4), nullable=True),
     Column("remittance_info", String(140), nullable=True),
     Column("demo", Boolean, nullable=False),
+    Column("debtor_wallet", String(40), nullable=True),
+    Column("creditor_wallet", String(40), nullable=True),
     Column("status", String(16), nullable=False),
     Column("reason", String(4), nullable=True),
     Column("reason_detail", String(500), nullable=True),
@@ -123,6 +126,19 @@ payments = Table(
     Index("ix_payments_status_settled_at", "status", "settled_at"),
     Index("ix_payments_debtor_agent_created_at", "debtor_agent", "created_at"),
     Index("ix_payments_creditor_agent_created_at", "creditor_agent", "created_at"),
+    Index("ix_payments_debtor_wallet_created_at", "debtor_wallet", "created_at"),
+)
+
+wallets = Table(
+    "payments_wallets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("bank_id", String(40), ForeignKey("payments_participants.id"), nullable=False),
+    Column("holder_name", String(140), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("asset", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 decisions = Table(
@@ -324,6 +340,8 @@ def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
             purpose=r.purpose,
             remittance_info=r.remittance_info,
             demo=r.demo,
+            debtor_wallet=r.debtor_wallet,
+            creditor_wallet=r.creditor_wallet,
             status=p.status.value,
             reason=p.reason.value if p.reason else None,
             reason_detail=p.reason_detail,
@@ -390,6 +408,8 @@ def _payment(r: Any, history: list[Decision]) -> Payment:
         purpose=r.purpose,
         remittance_info=r.remittance_info,
         demo=r.demo,
+        debtor_wallet=r.debtor_wallet,
+        creditor_wallet=r.creditor_wallet,
     )
     return Payment(
         request=request,
@@ -438,7 +458,8 @@ def list_payments(
 
 
 def sent_since(conn: Connection, column: str, key: str, asset: str, since: datetime) -> int:
-    """Source amount of payments settled or in flight since ``since`` in ``asset``, by debtor agent or corridor."""
+    """Source amount of payments settled or in flight since ``since`` in ``asset``, by debtor agent, corridor or
+    debtor wallet (``column``)."""
     c = payments.c
     total = conn.execute(
         select(func.coalesce(func.sum(c.source_amount), 0)).where(
@@ -481,3 +502,33 @@ def limits_for(conn: Connection, keys: Iterable[tuple[str, str]], asset: str) ->
 def list_limits(conn: Connection) -> list[Limit]:
     rows = conn.execute(select(limits).order_by(limits.c.scope, limits.c.key, limits.c.asset))
     return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows]
+
+
+# -- wallets --------------------------------------------------------------------------------------------------
+
+
+def _wallet(r: Any) -> Wallet:
+    return Wallet(r.id, r.bank_id, r.holder_name, WalletKind(r.kind), r.tier, r.asset, r.created_at)
+
+
+def insert_wallet(conn: Connection, w: Wallet) -> None:
+    conn.execute(
+        insert(wallets).values(
+            id=w.id,
+            bank_id=w.bank_id,
+            holder_name=w.holder_name,
+            kind=w.kind.value,
+            tier=w.tier,
+            asset=w.asset,
+            created_at=w.created_at,
+        )
+    )
+
+
+def wallets_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Wallet]:
+    rows = conn.execute(select(wallets).where(wallets.c.id.in_([i for i in set(ids) if len(i) <= 40])))
+    return {r.id: _wallet(r) for r in rows}
+
+
+def wallet_ids(conn: Connection, asset: str) -> list[str]:
+    return list(conn.execute(select(wallets.c.id).where(wallets.c.asset == asset).order_by(wallets.c.id)).scalars())

@@ -1,4 +1,4 @@
-"""payments: participants, issuance records, FX rates and quotes, payments with their decisions, limits
+"""payments: participants, issuance, FX rates and quotes, payments and their decisions, limits, wallets
 
 Revision ID: 0006
 Revises: 0005
@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(length=4), nullable=True),
         sa.Column("remittance_info", sa.String(length=140), nullable=True),
         sa.Column("demo", sa.Boolean(), nullable=False),
+        sa.Column("debtor_wallet", sa.String(length=40), nullable=True),
+        sa.Column("creditor_wallet", sa.String(length=40), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=4), nullable=True),
         sa.Column("reason_detail", sa.String(length=500), nullable=True),
@@ -142,9 +144,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_issuances")),
     )
     op.create_index("ix_payments_issuances_bank_id_asset", "payments_issuances", ["bank_id", "asset"], unique=False)
+    op.create_index("ix_payments_debtor_wallet_created_at", "payments", ["debtor_wallet", "created_at"], unique=False)
+    op.create_table(
+        "payments_wallets",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("bank_id", sa.String(length=40), nullable=False),
+        sa.Column("holder_name", sa.String(length=140), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("tier", sa.Integer(), nullable=False),
+        sa.Column("asset", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bank_id"], ["payments_participants.id"], name=op.f("fk_payments_wallets_bank_id_payments_participants")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_wallets")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("payments_wallets")
+    op.drop_index("ix_payments_debtor_wallet_created_at", table_name="payments")
     op.drop_index("ix_payments_issuances_bank_id_asset", table_name="payments_issuances")
     op.drop_table("payments_issuances")
     op.drop_table("payments_fx_rates")
