@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.ledger.api import router as ledger_api
     from fintech_zone.payments.api import fx_router
     from fintech_zone.payments.api import router as payments_api
+    from fintech_zone.payments.iso_api import router as iso20022_api
     from fintech_zone.payments.wallet_api import router as wallets_api
     from fintech_zone.progress.api import router as progress_api
     from fintech_zone.progress.pages import router as progress_pages
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(wallets_api, prefix="/api/v1/payments/wallets", tags=["wallets"], responses=api_problems)
     app.include_router(payments_api, prefix="/api/v1/payments", tags=["payments"], responses=api_problems)
     app.include_router(fx_router, prefix="/api/v1/fx", tags=["fx"], responses=api_problems)
+    app.include_router(iso20022_api, prefix="/api/v1/iso20022", tags=["iso20022"], responses=api_problems)
     # Pages are HTML for people, not part of the API the OpenAPI document describes.
     app.include_router(console_pages, include_in_schema=False)
     app.include_router(registry_pages, include_in_schema=False)

@@ -179,11 +179,16 @@ def account_transfers(db: Database, account_id: str, cursor: str | None, limit: 
             raise InvalidInput([FieldError("cursor", "not a cursor this server issued", "format")])
         after = int(raw)
     get_account(db, account_id)
-    with db.read() as conn:
-        rows = store.account_transfers(conn, account_id, after, limit + 1)
+    rows = account_transfers_after(db, account_id, after, limit + 1)
     items = rows[:limit]
     more = len(rows) > limit
     return Page(items, encode_cursor(str(items[-1].timestamp)) if more and items else None)
+
+
+def account_transfers_after(db: Database, account_id: str, after: int | None, limit: int) -> list[Transfer]:
+    """Up to ``limit`` of the account's transfers with a timestamp after ``after`` (ns), in time order."""
+    with db.read() as conn:
+        return store.account_transfers(conn, account_id, after, limit)
 
 
 @dataclass(frozen=True)

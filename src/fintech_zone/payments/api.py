@@ -291,8 +291,11 @@ def rates(db: DB, _: Reader) -> list[RateOut]:
     summary="A quote for a source or a target amount: best provider, explicit rounding, expires in 600 s",
     responses=problem_responses(404, 422),
 )
-def create_quote(body: QuoteIn, db: DB, _: Reader) -> QuoteOut:
-    quote = service.create_quote(db, body.source_asset, body.target_asset, body.source_amount, body.target_amount)
+def create_quote(body: QuoteIn, db: DB, who: Reader) -> QuoteOut:
+    demo = service.is_demo(db, acting_org(who))
+    quote = service.create_quote(
+        db, body.source_asset, body.target_asset, body.source_amount, body.target_amount, demo=demo
+    )
     return QuoteOut.of(quote)
 
 

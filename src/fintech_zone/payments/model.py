@@ -86,6 +86,9 @@ class Participant:
     jurisdiction: str
     issuance_cap: int | None = None  # set by the central bank for its domestic banks; None: none issued yet
     joined_at: datetime | None = None
+    # A DEMO participant (fintech-zone simulate payments): it deals only with other demo participants, so
+    # synthetic traffic never moves a real participant's money, and everything it does is labelled demo.
+    demo: bool = False
 
     @property
     def home_currency(self) -> str | None:

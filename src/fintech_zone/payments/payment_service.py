@@ -9,7 +9,7 @@ or a refusal leaves both legs or neither, and never a payment without its settle
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -127,6 +127,7 @@ def submit(
             if actor_org is not None and actor_org != request.debtor_agent:
                 raise Forbidden("a participant sends payments as their debtor agent only")
             debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
+            request = replace(request, demo=debtor_agent.demo)  # demo-ness is the participants', not the caller's
             draft = _Draft(request, at, actor_org or "operator", [])
             draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
             quote, consumed = None, False
@@ -174,6 +175,8 @@ def _check_rules(
     for asset in (r.source_asset, r.target_asset):
         if asset not in SETTLEMENT_ASSETS:
             raise _Rejected(Reason.AM11, f"{asset} is not settled on the rails ({', '.join(SETTLEMENT_ASSETS)} are)")
+    if debtor_agent.demo != creditor_agent.demo:
+        raise _Rejected(Reason.AG01, "demo and real participants never pay each other")
     for agent in (debtor_agent, creditor_agent):
         # FX providers may be agents too: that is how they fund (and return) their liquidity in each token.
         if agent.role is ParticipantRole.CENTRAL_BANK:
@@ -243,6 +246,9 @@ def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
     quote = store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
     if quote is None:
         raise _Rejected(Reason.NARR, f"unknown quote {r.quote_id}")
+    provider = store.get_participant(conn, quote.provider_id)
+    if provider is None or provider.demo != r.demo:
+        raise _Rejected(Reason.AG01, f"quote {quote.id} is from a {'real' if r.demo else 'demo'} FX provider")
     if quote.consumed_by is not None:
         raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
     if quote.expires_at <= at:

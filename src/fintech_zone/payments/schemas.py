@@ -32,9 +32,10 @@ class ParticipantIn(Strict):
     jurisdiction: str = Field(max_length=2, examples=["CN"])
     name_en: str = Field(max_length=300)
     name_zh: str = Field(max_length=300)
+    demo: bool = Field(default=False, description="a DEMO participant: deals only with other demo participants")
 
     def to_request(self) -> JoinRequest:
-        return JoinRequest(self.id, self.bic, self.role, self.jurisdiction, self.name_en, self.name_zh)
+        return JoinRequest(self.id, self.bic, self.role, self.jurisdiction, self.name_en, self.name_zh, self.demo)
 
 
 class ParticipantOut(BaseModel):
@@ -44,6 +45,7 @@ class ParticipantOut(BaseModel):
     jurisdiction: str
     issuance_cap: int | None
     joined_at: datetime | None
+    demo: bool
 
     @classmethod
     def of(cls, p: Participant) -> ParticipantOut:
@@ -54,6 +56,7 @@ class ParticipantOut(BaseModel):
             jurisdiction=p.jurisdiction,
             issuance_cap=p.issuance_cap,
             joined_at=p.joined_at,
+            demo=p.demo,
         )
 
 
@@ -196,7 +199,7 @@ class PaymentIn(Strict):
     purpose: str | None = Field(default=None, max_length=16)
     remittance_info: str | None = Field(default=None, max_length=300)
 
-    def to_request(self, demo: bool = False) -> PaymentRequest:
+    def to_request(self) -> PaymentRequest:
         return PaymentRequest(
             uetr=self.uetr,
             debtor_agent=self.debtor_agent,
@@ -209,7 +212,6 @@ class PaymentIn(Strict):
             quote_id=self.quote_id,
             purpose=self.purpose,
             remittance_info=self.remittance_info,
-            demo=demo,
         )
 
 
@@ -246,7 +248,7 @@ class PaymentOut(BaseModel):
     quote_id: str | None
     purpose: str | None
     remittance_info: str | None
-    demo: bool = Field(description="synthetic traffic from `fintech-zone simulate payments`")
+    demo: bool = Field(description="between DEMO participants: synthetic traffic (fintech-zone simulate payments)")
     created_at: datetime
     settled_at: datetime | None
     history: list[DecisionOut]

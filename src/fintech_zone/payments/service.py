@@ -77,6 +77,7 @@ class JoinRequest:
     jurisdiction: str
     name_en: str
     name_zh: str
+    demo: bool = False
 
 
 def _accounts_for(p: Participant) -> list[NewAccount]:
@@ -122,7 +123,7 @@ def _check_join(req: JoinRequest) -> tuple[Participant, str]:
         errors.append(FieldError("jurisdiction", f"one of {', '.join(JURISDICTIONS)}", "allowed_values"))
     if errors:
         raise InvalidInput(errors)
-    return Participant(req.id, bic, role, req.jurisdiction, None, now_utc()), bic
+    return Participant(req.id, bic, role, req.jurisdiction, None, now_utc(), req.demo), bic
 
 
 def join(db: Database, req: JoinRequest) -> Participant:
@@ -139,7 +140,7 @@ def join(db: Database, req: JoinRequest) -> Participant:
             sector="digital_currency" if participant.role is ParticipantRole.CENTRAL_BANK else "payments",
             status=None,
             bic=bic,
-            source="joined the pilot rails",
+            source="DEMO participant (fintech-zone simulate payments)" if req.demo else "joined the pilot rails",
         )
     )
     with db.transaction() as conn:
@@ -155,7 +156,11 @@ def join(db: Database, req: JoinRequest) -> Participant:
             registry.ensure_organisations_in(conn, [org], date.today())
         if participant.role is ParticipantRole.CENTRAL_BANK:
             for other in store.list_participants(conn):
-                if other.role is ParticipantRole.CENTRAL_BANK and other.jurisdiction == participant.jurisdiction:
+                if (other.role, other.jurisdiction, other.demo) == (
+                    ParticipantRole.CENTRAL_BANK,
+                    participant.jurisdiction,
+                    participant.demo,
+                ):
                     raise Conflict(f"{other.id!r} is already the central bank of {participant.jurisdiction}")
         ledger.ensure_assets_in(conn, rails_assets())
         try:
@@ -175,6 +180,15 @@ def get_participant(db: Database, participant_id: str) -> Participant:
     if found is None:
         raise NotFound(f"no participant with id {participant_id!r}")
     return found
+
+
+def is_demo(db: Database, org_id: str | None) -> bool:
+    """Whether ``org_id`` is a DEMO participant (its quotes then come from demo providers)."""
+    if org_id is None:
+        return False
+    with db.read() as conn:
+        found = store.get_participant(conn, org_id)
+    return found is not None and found.demo
 
 
 def list_participants(db: Database) -> list[Participant]:
@@ -233,6 +247,8 @@ def _central_bank_and_bank(conn: Connection, actor_org: str | None, bank_id: str
         raise NotFound(f"no participant with id {bank_id!r}")
     if bank.role is not ParticipantRole.BANK or bank.jurisdiction != central.jurisdiction:
         raise Refused("AG01", f"{asset} tokens go only to banks in {central.jurisdiction}; {bank_id!r} is not one")
+    if bank.demo != central.demo:
+        raise Refused("AG01", "demo and real participants never deal with each other")
     return central.id, bank.id
 
 
@@ -387,14 +403,20 @@ def create_quote(
     source_amount: int | None,
     target_amount: int | None,
     now: datetime | None = None,
+    demo: bool = False,
 ) -> Quote:
     """The best quote among the providers' valid rates: most target for a source amount, least source for a
-    target amount. It holds for ``QUOTE_SECONDS`` and can be used by one payment."""
+    target amount. It holds for ``QUOTE_SECONDS`` and can be used by one payment. ``demo``: for a demo
+    participant, from demo providers only (and real ones only for everyone else)."""
     pair = Pair.parse(f"{source_asset}/{target_asset}")
     at = now or now_utc()
     with db.transaction() as conn:
         offers = []
-        for r in store.valid_rates(conn, [str(pair), f"{target_asset}/{source_asset}"], at):
+        found = store.valid_rates(conn, [str(pair), f"{target_asset}/{source_asset}"], at)
+        providers = store.participants_by_id(conn, [r.provider_id for r in found])
+        for r in found:
+            if providers[r.provider_id].demo != demo:
+                continue
             customer, mid = r.customer_rate(source_asset, target_asset), r.mid(source_asset, target_asset)
             amounts = quote_amounts(
                 customer, mid, EXPONENT[source_asset], EXPONENT[target_asset], source_amount, target_amount

@@ -52,6 +52,7 @@ participants = Table(
     Column("jurisdiction", String(2), nullable=False),
     Column("issuance_cap", BigInteger, nullable=True),
     Column("joined_at", UTCDateTime, nullable=False),
+    Column("demo", Boolean, nullable=False),
 )
 
 issuances = Table(
@@ -168,13 +169,13 @@ limits = Table(
 
 
 def _participant(r: Any) -> Participant:
-    return Participant(r.id, r.bic, ParticipantRole(r.role), r.jurisdiction, r.issuance_cap, r.joined_at)
+    return Participant(r.id, r.bic, ParticipantRole(r.role), r.jurisdiction, r.issuance_cap, r.joined_at, r.demo)
 
 
 def insert_participant(conn: Connection, p: Participant) -> None:
     conn.execute(
         insert(participants).values(
-            id=p.id, bic=p.bic, role=p.role.value, jurisdiction=p.jurisdiction, joined_at=p.joined_at
+            id=p.id, bic=p.bic, role=p.role.value, jurisdiction=p.jurisdiction, joined_at=p.joined_at, demo=p.demo
         )
     )
 
@@ -435,6 +436,15 @@ def get_payment(conn: Connection, uetr: str) -> Payment | None:
         Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor) for d in steps
     ]
     return _payment(row, history)
+
+
+def payments_by_uetr(conn: Connection, uetrs: list[str]) -> dict[str, Payment]:
+    """Payments (without their decisions) by UETR, in chunks the drivers' parameter limits allow."""
+    found: dict[str, Payment] = {}
+    for i in range(0, len(uetrs), 500):
+        rows = conn.execute(select(payments).where(payments.c.uetr.in_(uetrs[i : i + 500])))
+        found.update((r.uetr, _payment(r, [])) for r in rows)
+    return found
 
 
 def decision_count(conn: Connection, uetr: str) -> int:
