@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("jurisdiction", sa.String(length=2), nullable=False),
         sa.Column("issuance_cap", sa.BigInteger(), nullable=True),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("demo", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["id"], ["registry_organisations.id"], name=op.f("fk_payments_participants_id_registry_organisations")
         ),
