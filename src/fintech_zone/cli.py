@@ -11,6 +11,8 @@ from fintech_zone.bench_cli import app as bench_app
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
 from fintech_zone.errors import DomainError
 from fintech_zone.ledger.cli import app as ledger_app
+from fintech_zone.payments.cli import app as payments_app
+from fintech_zone.payments.cli import fx_app, iso_app, simulate_app
 from fintech_zone.progress.cli import app as progress_app
 from fintech_zone.progress.cli import report_app
 from fintech_zone.registry.cli import app as registry_app
@@ -29,6 +31,10 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(progress_app, name="progress")
 app.add_typer(report_app, name="report")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(payments_app, name="payments")
+app.add_typer(fx_app, name="fx")
+app.add_typer(iso_app, name="iso20022")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(bench_app, name="bench")
 
 
