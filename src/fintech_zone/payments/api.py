@@ -82,7 +82,7 @@ def participants(db: DB, _: Reader) -> list[ParticipantOut]:
     "/participants/{participant_id}",
     response_model=ParticipantOut,
     summary="A participant",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def participant(participant_id: str, db: DB, _: Reader) -> ParticipantOut:
     return ParticipantOut.of(service.get_participant(db, participant_id))
@@ -92,7 +92,7 @@ def participant(participant_id: str, db: DB, _: Reader) -> ParticipantOut:
     "/participants/{participant_id}/holdings",
     response_model=list[HoldingOut],
     summary="A participant's balances on the rails (itself, operators and regulators only)",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 422),
 )
 def holdings(participant_id: str, db: DB, who: Reader) -> list[HoldingOut]:
     if who.role is Role.VIEWER or (who.role is Role.PARTICIPANT and who.org_id != participant_id):
@@ -147,7 +147,7 @@ def redeem(body: TokenOperationIn, db: DB, who: CentralBank) -> IssuanceOut:
     "/supply/{asset}",
     response_model=SupplyOut,
     summary="A token's supply: issued − redeemed, as the records, the ledger and the holders each say",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def supply(asset: str, db: DB, _: Reader) -> SupplyOut:
     return SupplyOut.of(service.supply(db, asset))
@@ -245,7 +245,7 @@ def list_payments(
     "/{uetr:uuid}",
     response_model=PaymentOut,
     summary="A payment and every decision on it",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def get_payment(uetr: UUID, db: DB, who: Reader) -> PaymentOut:
     return PaymentOut.of(payment_service.get_payment(db, str(uetr), acting_org(who)))
@@ -289,9 +289,9 @@ def rates(db: DB, _: Reader) -> list[RateOut]:
     response_model=QuoteOut,
     status_code=201,
     summary="A quote for a source or a target amount: best provider, explicit rounding, expires in 600 s",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(403, 404, 422),
 )
-def create_quote(body: QuoteIn, db: DB, who: Reader) -> QuoteOut:
+def create_quote(body: QuoteIn, db: DB, who: Participating) -> QuoteOut:
     demo = service.is_demo(db, acting_org(who))
     quote = service.create_quote(
         db, body.source_asset, body.target_asset, body.source_amount, body.target_amount, demo=demo
@@ -299,6 +299,6 @@ def create_quote(body: QuoteIn, db: DB, who: Reader) -> QuoteOut:
     return QuoteOut.of(quote)
 
 
-@fx_router.get("/quotes/{quote_id}", response_model=QuoteOut, summary="A quote", responses=problem_responses(404))
+@fx_router.get("/quotes/{quote_id}", response_model=QuoteOut, summary="A quote", responses=problem_responses(404, 422))
 def get_quote(quote_id: str, db: DB, _: Reader) -> QuoteOut:
     return QuoteOut.of(service.get_quote(db, quote_id))

@@ -34,7 +34,7 @@ def open_wallet(body: WalletIn, db: DB, who: BankOrOperator) -> WalletOut:
     "/{wallet_id}",
     response_model=WalletOut,
     summary="A wallet: balance, what it paid today, its tier's limits (its bank, operators, regulators)",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 422),
 )
 def get_wallet(wallet_id: str, db: DB, who: Reader) -> WalletOut:
     return WalletOut.of(wallet_service.get_wallet(db, wallet_id, acting_org(who)))
