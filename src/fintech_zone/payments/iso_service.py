@@ -24,6 +24,7 @@ from fintech_zone.payments.model import (
     Payment,
     PaymentRequest,
     Status,
+    check_payment_request,
     check_uetr,
 )
 from fintech_zone.payments.payment_service import DuplicateUetr, PartyScreener
@@ -123,26 +124,35 @@ def _transaction(
                     f"{tx.amount_minor} {target} now costs {quote.source_amount} {source}; {instructed} instructed",
                 )
         quote_id, source_amount = quote.id, quote.source_amount
-    request = PaymentRequest(
-        uetr=tx.uetr,
-        debtor_agent=debtor_agent.id,
-        creditor_agent=creditor_agent.id,
-        debtor=Party(tx.debtor_name, tx.debtor_account),
-        creditor=Party(tx.creditor_name, tx.creditor_account),
-        source_asset=source,
-        source_amount=source_amount,
-        target_asset=target,
-        quote_id=quote_id,
-        purpose=tx.purpose if tx.purpose and len(tx.purpose) <= 4 else None,
-        remittance_info=(tx.remittance or "")[:140] or None,
-    )
     try:
+        request = to_request(tx, debtor_agent.id, creditor_agent.id, source, source_amount, quote_id)
         payment, _ = payment_service.submit(db, request, screener, actor_org)
     except DuplicateUetr as dup:
         return rejected("DUPL", dup.detail)
     except InvalidInput as bad:
         return rejected("FF01", bad.detail)
     return _status(tx, payment)
+
+
+def to_request(
+    tx: CreditTransfer, debtor_agent: str, creditor_agent: str, source: str, source_amount: int, quote_id: str | None
+) -> PaymentRequest:
+    """The payment a pacs.008 transaction asks for, its agents found by BIC and its source amount known."""
+    request = PaymentRequest(
+        uetr=tx.uetr,
+        debtor_agent=debtor_agent,
+        creditor_agent=creditor_agent,
+        debtor=Party(tx.debtor_name or "", tx.debtor_account or ""),
+        creditor=Party(tx.creditor_name or "", tx.creditor_account or ""),
+        source_asset=source,
+        source_amount=source_amount,
+        target_asset=tx.currency,
+        quote_id=quote_id,
+        purpose=tx.purpose if tx.purpose and len(tx.purpose) <= 4 else None,
+        remittance_info=(tx.remittance or "")[:140] or None,
+    )
+    check_payment_request(request)
+    return request
 
 
 def _status(tx: CreditTransfer, payment: Payment) -> iso20022.TransactionStatus:
