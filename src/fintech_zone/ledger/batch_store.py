@@ -149,7 +149,10 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
                 for a in outcome.history
             ],
         )
-    conn.execute(update(clock).where(clock.c.id == 1).values(last_timestamp=last_timestamp))
+    conn.execute(_SET_CLOCK, {"t": last_timestamp})
+
+
+_SET_CLOCK = update(clock).where(clock.c.id == 1).values(last_timestamp=bindparam("t"))
 
 
 def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:

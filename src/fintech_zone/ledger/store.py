@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     func,
     insert,
     select,
@@ -157,10 +158,19 @@ TRANSFER_FLAG_CODES = {flags: bits for bits, flags in enumerate(TRANSFER_FLAG_SE
 # -- reads ----------------------------------------------------------------------------------------------------
 
 
+# Statements every batch runs, built once: building a SQLAlchemy statement costs more than SQLite running it
+# when a batch is a single payment's two legs (docs/benchmarks.md, payment rails).
+_ALL_ASSETS = select(assets).order_by(assets.c.code)
+_LOCK_CLOCK = select(clock.c.last_timestamp).where(clock.c.id == 1).with_for_update()
+_EXPIRED = select(pendings.c.transfer_id).where(
+    pendings.c.state == PendingState.PENDING.value, pendings.c.expires_at <= bindparam("now")
+)
+_GET_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("id"))
+
+
 def all_assets(conn: Connection) -> dict[str, Asset]:
     return {
-        r.code: Asset(r.code, AssetKind(r.kind), r.currency, r.exponent, r.issuer_id)
-        for r in conn.execute(select(assets).order_by(assets.c.code))
+        r.code: Asset(r.code, AssetKind(r.kind), r.currency, r.exponent, r.issuer_id) for r in conn.execute(_ALL_ASSETS)
     }
 
 
@@ -212,7 +222,7 @@ def _transfer(r: Any) -> Transfer:
 def lock_clock(conn: Connection) -> int:
     """The last timestamp, locked until commit: batches take their timestamps, and change balances, one after
     another (the lock is what keeps two processes from losing an update on PostgreSQL)."""
-    row = conn.execute(select(clock.c.last_timestamp).where(clock.c.id == 1).with_for_update()).first()
+    row = conn.execute(_LOCK_CLOCK).first()
     if row is None:
         conn.execute(insert(clock).values(id=1, last_timestamp=0))
         return 0
@@ -221,16 +231,11 @@ def lock_clock(conn: Connection) -> int:
 
 # In the order of Account's and Transfer's fields.
 def expired_pending_ids(conn: Connection, now: int) -> list[str]:
-    rows = conn.execute(
-        select(pendings.c.transfer_id).where(
-            pendings.c.state == PendingState.PENDING.value, pendings.c.expires_at <= now
-        )
-    )
-    return [r.transfer_id for r in rows]
+    return [r.transfer_id for r in conn.execute(_EXPIRED, {"now": now})]
 
 
 def get_account(conn: Connection, account_id: str) -> Account | None:
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    row = conn.execute(_GET_ACCOUNT, {"id": account_id}).first()
     return _account(row) if row else None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
@@ -185,8 +186,11 @@ def get_participant(conn: Connection, participant_id: str) -> Participant | None
     return _participant(row) if row else None
 
 
+_BY_IDS = select(participants).where(participants.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Participant]:
-    rows = conn.execute(select(participants).where(participants.c.id.in_(list(set(ids)))))
+    rows = conn.execute(_BY_IDS, {"ids": list(set(ids))})
     return {r.id: _participant(r) for r in rows}
 
 
@@ -297,17 +301,23 @@ def insert_quote(conn: Connection, q: Quote) -> None:
     )
 
 
+_GET_QUOTE = select(quotes).where(quotes.c.id == bindparam("id"))
+_CONSUME = (
+    update(quotes)
+    .where(quotes.c.id == bindparam("qid"), quotes.c.consumed_by.is_(None))
+    .values(consumed_by=bindparam("uetr"))
+)
+
+
 def get_quote(conn: Connection, quote_id: str) -> Quote | None:
-    row = conn.execute(select(quotes).where(quotes.c.id == quote_id)).first()
+    row = conn.execute(_GET_QUOTE, {"id": quote_id}).first()
     return _quote(row) if row else None
 
 
 def consume_quote(conn: Connection, quote_id: str, uetr: str) -> bool:
     """Mark a quote used by ``uetr``; False when another payment already used it (a concurrent one included: the
     condition is checked by the UPDATE itself, under the row's lock)."""
-    done = conn.execute(
-        update(quotes).where(quotes.c.id == quote_id, quotes.c.consumed_by.is_(None)).values(consumed_by=uetr)
-    )
+    done = conn.execute(_CONSUME, {"qid": quote_id, "uetr": uetr})
     return bool(done.rowcount == 1)
 
 
@@ -318,10 +328,15 @@ def release_quote(conn: Connection, quote_id: str, uetr: str) -> None:
 # -- payments -------------------------------------------------------------------------------------------------
 
 
+_INSERT_PAYMENT = insert(payments)
+_LIMITS = select(limits).where(limits.c.asset == bindparam("asset"))
+
+
 def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
     r = p.request
     conn.execute(
-        insert(payments).values(
+        _INSERT_PAYMENT,
+        dict(
             uetr=r.uetr,
             debtor_agent=r.debtor_agent,
             creditor_agent=r.creditor_agent,
@@ -348,7 +363,7 @@ def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
             reason_detail=p.reason_detail,
             created_at=p.created_at,
             settled_at=p.settled_at,
-        )
+        ),
     )
     insert_decisions(conn, r.uetr, 0, p.history)
 
@@ -427,11 +442,15 @@ def _payment(r: Any, history: list[Decision]) -> Payment:
     )
 
 
+_GET_PAYMENT = select(payments).where(payments.c.uetr == bindparam("uetr"))
+_GET_DECISIONS = select(decisions).where(decisions.c.uetr == bindparam("uetr")).order_by(decisions.c.seq)
+
+
 def get_payment(conn: Connection, uetr: str) -> Payment | None:
-    row = conn.execute(select(payments).where(payments.c.uetr == uetr)).first()
+    row = conn.execute(_GET_PAYMENT, {"uetr": uetr}).first()
     if row is None:
         return None
-    steps = conn.execute(select(decisions).where(decisions.c.uetr == uetr).order_by(decisions.c.seq))
+    steps = conn.execute(_GET_DECISIONS, {"uetr": uetr})
     history = [
         Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor) for d in steps
     ]
@@ -505,7 +524,7 @@ def upsert_limit(conn: Connection, limit: Limit) -> None:
 
 def limits_for(conn: Connection, keys: Iterable[tuple[str, str]], asset: str) -> list[Limit]:
     wanted = list(keys)
-    rows = conn.execute(select(limits).where(limits.c.asset == asset))
+    rows = conn.execute(_LIMITS, {"asset": asset})
     return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows if (r.scope, r.key) in wanted]
 
 
