@@ -115,6 +115,8 @@ def submit(
     same payment with its UETR answers with the recorded outcome; another payment under a used UETR is DUPL."""
     check_payment_request(request)
     at = now or now_utc()
+    # Screening needs no database: done before the write transaction, it does not hold up other writers.
+    verdict = screener.screen_parties(request.debtor.name, request.creditor.name)
     try:
         with db.transaction() as conn:
             existing = store.get_payment(conn, request.uetr)
@@ -133,7 +135,6 @@ def submit(
             quote, consumed = None, False
             try:
                 quote = _check_rules(conn, draft, debtor_agent, creditor_agent, at)
-                verdict = screener.screen_parties(request.debtor.name, request.creditor.name)
                 if verdict.decision == "reject":
                     raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
                 if quote is not None:
