@@ -9,6 +9,7 @@ import typer
 from fintech_zone.auth.model import Role
 from fintech_zone.bench_cli import app as bench_app
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
+from fintech_zone.db import Database
 from fintech_zone.errors import DomainError
 from fintech_zone.ledger.cli import app as ledger_app
 from fintech_zone.payments.cli import app as payments_app
@@ -42,6 +43,7 @@ app.add_typer(bench_app, name="bench")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (one per core serves most)", min=1, max=64)] = 1,
 ) -> None:
     """Run the platform (migrates the database first). Uses FZ_DATABASE_URL when set, else a local SQLite file."""
     import uvicorn
@@ -52,7 +54,25 @@ def serve(
     settings = Settings()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"fintech-zone: serving on http://{shown}:{port}  (database: {_safe_url(settings.database_url)})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    # Several processes need the app by name: each worker builds it from the same settings (the environment).
+    if settings.migrate_on_start:
+        from fintech_zone.db.migrate import upgrade
+
+        db = Database.from_url(settings.database_url)
+        upgrade(db.engine)  # once, before the workers race to do it
+        db.dispose()
+    uvicorn.run(
+        "fintech_zone.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 def _safe_url(url: str) -> str:
