@@ -306,7 +306,7 @@ def part_http(args: argparse.Namespace, url: str) -> dict[str, Any]:
     _create_accounts(db, args)
     token, _ = auth.create_token(db, Role.OPERATOR, None, "ledger benchmark")
     db.dispose()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FZ_DATABASE_URL": url}
     server = subprocess.Popen(
         [sys.executable, "-m", "fintech_zone", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -348,7 +348,7 @@ def part_http(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 raise RuntimeError(f"HTTP {response.status} for account {a}")
 
         lookups = _lookups(args, get)
-        server_rss = _vm_hwm_mb(server.pid)
+        server_rss = vm_hwm_mb(server.pid)
     finally:
         server.terminate()
         try:
@@ -366,7 +366,7 @@ def part_http(args: argparse.Namespace, url: str) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -392,7 +392,7 @@ def _wait_for(port: int, server: subprocess.Popen[bytes]) -> http.client.HTTPCon
         time.sleep(0.2)
 
 
-def _vm_hwm_mb(pid: int) -> float | None:
+def vm_hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

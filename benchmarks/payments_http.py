@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from benchmarks.ledger import percentile
+from benchmarks.ledger import free_port, percentile, vm_hwm_mb
 from benchmarks.registry_import import (
     ROOT,
     command_line,
@@ -616,15 +616,6 @@ def part_load(spec_path: Path) -> dict[str, Any]:
 # --- the server and the world ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def serve_has_workers_option() -> bool:
     from fintech_zone.cli import serve
 
@@ -679,16 +670,6 @@ def wait_for_server(port: int, server: subprocess.Popen[bytes], workers: int, lo
         if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)
-
-
-def _vm_hwm_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 @contextmanager
@@ -891,7 +872,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
         with fresh_database(args, workdir) as url:
             db = Database.from_url(url)
             operator, _ = auth.create_token(db, Role.OPERATOR, None, "payments benchmark")
-            port = _free_port()
+            port = free_port()
             with running_server(url, port, args.workers, workdir) as (server, pids):
                 say(f"server up: uvicorn pid {server.pid}, workers {pids}")
                 api = Api(port)
@@ -917,7 +898,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
                 api = Api(port)
                 books = check_books(api, db, operator, result["settled_total"], world["funding_payments"])
                 api.close()
-                server_rss = {str(p): _vm_hwm_mb(p) for p in pids}
+                server_rss = {str(p): vm_hwm_mb(p) for p in pids}
             db.dispose()
     payments, trivial = result["payments"], result["trivial"]
     settled_per_s = payments["settled_per_s"]

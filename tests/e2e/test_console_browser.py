@@ -8,14 +8,10 @@ the work tree).
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from fintech_zone.app import create_app
@@ -23,34 +19,19 @@ from fintech_zone.auth import service as auth
 from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
 from fintech_zone.settings import Settings
+from tests.servers import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 README_PICTURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "progress-zh.png"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(seeded: Database, db_url: str) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed at /usr/bin/chromium (./zone test installs it)")
-    port = _free_port()
     app = create_app(Settings(database_url=db_url, secret_key="e2e", migrate_on_start=False), seeded)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import AccountFlag, Asset, AssetKind, NewAccount, Transfer
-from tests.e2e.test_ledger_crash import _free_port, _start
+from tests.e2e.test_ledger_crash import _start
+from tests.servers import free_port
 
 HOT = 4
 CLIENTS = 4
@@ -30,7 +31,7 @@ def test_processes_share_hot_accounts_safely(db: Database, db_url: str, tmp_path
     ledger.create_transfers(db, [Transfer(f"seed-{i}", "mint", f"hot-{i}", 1_000, "SGD", 1) for i in range(HOT)])
     token, _ = auth.create_token(db, Role.OPERATOR, None, "concurrency test")
     headers = {"Authorization": f"Bearer {token}"}
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [_start(db_url, port, tmp_path) for port in ports]
     results: dict[str, str] = {}
     errors: list[str] = []

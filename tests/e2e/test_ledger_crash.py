@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,10 @@ from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Asset, AssetKind, NewAccount
+from tests.servers import free_port
 
 ACCOUNTS = 20
 BATCH = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(db_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
@@ -58,7 +52,7 @@ def test_kill_9_loses_no_acknowledged_transfer(db: Database, db_url: str, tmp_pa
     ledger.create_accounts(db, [NewAccount(f"acc-{i}", "CNY", 1) for i in range(ACCOUNTS)])
     token, _ = auth.create_token(db, Role.OPERATOR, None, "crash test")
     headers = {"Authorization": f"Bearer {token}"}
-    port = _free_port()
+    port = free_port()
     server = _start(db_url, port, tmp_path)
     acknowledged: list[list[str]] = []
     sent: list[list[str]] = []

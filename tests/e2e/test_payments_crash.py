@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from fintech_zone.ledger import store as ledger_store
 from fintech_zone.ledger.model import AccountFlag
 from fintech_zone.payments import store as payments_store
 from tests.payments.conftest import PARTICIPANTS
+from tests.servers import free_port
 
 PAYMENTS = "/api/v1/payments"
 ISSUED = 20_000_000  # tokens each domestic bank is issued (fen, cents)
@@ -46,12 +46,6 @@ KILL_AFTER = 240  # acknowledged payments before the kill
 
 
 # -- a server process -----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
 from fintech_zone.payments import payment_service, service, simulate
 from fintech_zone.settings import Settings
+from tests.servers import serving
 
 FZ = Path(sys.executable).parent / "fintech-zone"
 DATA = Path(__file__).parent / "data"
@@ -84,26 +81,10 @@ def test_a_cross_border_payment_from_the_command_line(db_url: str, db: Database,
     assert r.returncode == 2 and "<Cd>FF01</Cd>" in r.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(db: Database, db_url: str) -> Iterator[str]:
-    port = _free_port()
-    app = create_app(Settings(database_url=db_url, secret_key="t", migrate_on_start=False), db)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(Settings(database_url=db_url, secret_key="t", migrate_on_start=False), db)) as url:
+        yield url
 
 
 def test_simulated_payments_are_demo_and_never_touch_real_participants(server: str, db: Database) -> None:
