@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fintech_zone.auth.model import Principal, Role
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput
-from fintech_zone.payments import payment_service, service
+from fintech_zone.payments import figures, fx_service, payment_service, service
 from fintech_zone.payments.model import Status
 from fintech_zone.payments.payment_service import PartyScreener
 from fintech_zone.payments.schemas import (
@@ -195,7 +195,7 @@ def rmb_figures(
 ) -> RmbFiguresOut:
     start, last = _month(from_, "from"), _month(to, "to")
     end = last.replace(year=last.year + 1, month=1) if last.month == 12 else last.replace(month=last.month + 1)
-    months, share = payment_service.rmb_figures(db, start, end)
+    months, share = figures.rmb_figures(db, start, end)
     return RmbFiguresOut(
         months=[MonthFiguresOut.of(m) for m in months],
         cny_share=[CnyShareOut.of(c) for c in share],
@@ -273,7 +273,7 @@ def review(uetr: UUID, body: ReviewIn, db: DB, who: Supervisor) -> PaymentOut:
     responses=problem_responses(403, 404, 409, 422),
 )
 def post_rate(body: RateIn, db: DB, who: Participating) -> RateOut:
-    rate = service.post_rate(
+    rate = fx_service.post_rate(
         db, acting_org(who), body.provider_id, body.pair, body.rate, body.spread_bps, body.valid_seconds
     )
     return RateOut.of(rate)
@@ -281,7 +281,7 @@ def post_rate(body: RateIn, db: DB, who: Participating) -> RateOut:
 
 @fx_router.get("/rates", response_model=list[RateOut], summary="Posted rates")
 def rates(db: DB, _: Reader) -> list[RateOut]:
-    return [RateOut.of(r) for r in service.list_rates(db)]
+    return [RateOut.of(r) for r in fx_service.list_rates(db)]
 
 
 @fx_router.post(
@@ -293,7 +293,7 @@ def rates(db: DB, _: Reader) -> list[RateOut]:
 )
 def create_quote(body: QuoteIn, db: DB, who: Participating) -> QuoteOut:
     demo = service.is_demo(db, acting_org(who))
-    quote = service.create_quote(
+    quote = fx_service.create_quote(
         db, body.source_asset, body.target_asset, body.source_amount, body.target_amount, demo=demo
     )
     return QuoteOut.of(quote)
@@ -301,4 +301,4 @@ def create_quote(body: QuoteIn, db: DB, who: Participating) -> QuoteOut:
 
 @fx_router.get("/quotes/{quote_id}", response_model=QuoteOut, summary="A quote", responses=problem_responses(404, 422))
 def get_quote(quote_id: str, db: DB, _: Reader) -> QuoteOut:
-    return QuoteOut.of(service.get_quote(db, quote_id))
+    return QuoteOut.of(fx_service.get_quote(db, quote_id))

@@ -16,7 +16,8 @@ import typer
 from pydantic import ValidationError
 
 from fintech_zone.cli_support import fail, open_db, print_json
-from fintech_zone.payments import iso_service, payment_service, service, wallet_service
+from fintech_zone.payments import figures as rails_figures
+from fintech_zone.payments import fx_service, iso_service, payment_service, service, wallet_service
 from fintech_zone.payments.schemas import (
     IssuanceOut,
     LimitIO,
@@ -167,7 +168,7 @@ def figures(
     except ValueError:
         fail("--from and --to are months: YYYY-MM")
     end = last.replace(year=last.year + 1, month=1) if last.month == 12 else last.replace(month=last.month + 1)
-    months, share = payment_service.rmb_figures(open_db(), start, end)
+    months, share = rails_figures.rmb_figures(open_db(), start, end)
     print_json({"months": months, "cny_share": share})
 
 
@@ -206,7 +207,7 @@ def rate(
     valid_seconds: Annotated[int, typer.Option()] = 3600,
 ) -> None:
     """An FX provider posts its rate for a pair."""
-    _dump(RateOut.of(service.post_rate(open_db(), provider, provider, pair, value, spread_bps, valid_seconds)))
+    _dump(RateOut.of(fx_service.post_rate(open_db(), provider, provider, pair, value, spread_bps, valid_seconds)))
 
 
 @fx_app.command("quote")
@@ -217,7 +218,7 @@ def quote(
     target_amount: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """A quote for a source or a target amount (valid 600 s, usable once)."""
-    _dump(QuoteOut.of(service.create_quote(open_db(), source, target, source_amount, target_amount)))
+    _dump(QuoteOut.of(fx_service.create_quote(open_db(), source, target, source_amount, target_amount)))
 
 
 @iso_app.command("pacs008")

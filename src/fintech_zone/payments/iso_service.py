@@ -15,7 +15,7 @@ from datetime import datetime
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.ledger import service as ledger
-from fintech_zone.payments import iso20022, payment_service, service, store
+from fintech_zone.payments import fx_service, iso20022, payment_service, store
 from fintech_zone.payments.iso20022 import CreditDebit, CreditTransfer, MessageRejected, PaymentStatus
 from fintech_zone.payments.model import (
     SETTLEMENT_ASSETS,
@@ -113,7 +113,7 @@ def _transaction(
         # The settlement amount is what the creditor agent gets; the rails' best quote says what it costs in the
         # instructed currency, which must not exceed what the debtor instructed.
         try:
-            quote = service.create_quote(db, source, target, None, tx.amount_minor, demo=debtor_agent.demo)
+            quote = fx_service.create_quote(db, source, target, None, tx.amount_minor, demo=debtor_agent.demo)
         except (NotFound, InvalidInput) as exc:
             return rejected("NARR", f"no FX quote for {source}→{target}: {exc.detail}")
         if tx.instructed_amount is not None:

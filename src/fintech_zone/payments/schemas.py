@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from fintech_zone.payments.figures import CnyShare, MonthFigures
 from fintech_zone.payments.model import (
     MAX_AMOUNT,
     Decision,
@@ -17,7 +18,6 @@ from fintech_zone.payments.model import (
     Quote,
     Rate,
 )
-from fintech_zone.payments.payment_service import CnyShare, MonthFigures
 from fintech_zone.payments.service import Holding, IssuanceRecord, JoinRequest, Supply
 from fintech_zone.payments.wallet_service import WalletView
 from fintech_zone.web.schemas import Strict

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from fintech_zone.auth import service as auth
 from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
-from fintech_zone.payments import payment_service, service
+from fintech_zone.payments import fx_service, payment_service, service
 from fintech_zone.payments.model import Party, PaymentRequest
 from fintech_zone.payments.screening_config import screener_for
 from fintech_zone.payments.service import JoinRequest
@@ -70,7 +70,7 @@ def ensure_world(db: Database, rate_seconds: int) -> None:
                 remittance_info=f"{DEMO} FX provider funding",
             )
             payment_service.submit(db, funding, screener_for(Settings()))
-    service.post_rate(db, None, "demo-fx", "CNY/SGD", DEMO_RATE, DEMO_SPREAD, rate_seconds)
+    fx_service.post_rate(db, None, "demo-fx", "CNY/SGD", DEMO_RATE, DEMO_SPREAD, rate_seconds)
 
 
 @dataclass

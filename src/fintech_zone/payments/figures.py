@@ -1,0 +1,66 @@
+"""RMB internationalisation figures from settled payments, for the API and the exhibition hall."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fintech_zone.db import Database
+from fintech_zone.errors import FieldError, InvalidInput
+from fintech_zone.payments import store
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: str  # YYYY-MM
+    corridor: str
+    asset: str  # the settlement asset of the leg counted (source asset for domestic payments)
+    demo: bool  # synthetic traffic, counted apart from real payments
+    count: int
+    volume: int  # minor units of ``asset``
+
+
+@dataclass(frozen=True)
+class CnyShare:
+    month: str
+    demo: bool
+    cross_border_cny_volume: int  # every cross-border payment's CNY leg, in fen
+    cny_denominated_volume: int  # of which: payments whose debtor paid in CNY
+    share: float | None  # None when there was no cross-border payment
+
+
+def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[MonthFigures], list[CnyShare]]:
+    """Settled volume and count by month, corridor and asset, and CNY's share of cross-border volume.
+
+    A CNY ⇄ SGD payment has a leg in each currency, so both legs count, each in its own asset. The share needs one
+    unit: every cross-border payment has a CNY leg, so the share is the CNY legs of payments the debtor paid in CNY
+    over the CNY legs of all cross-border payments — no outside exchange rate enters the figure.
+    """
+    if end <= start:
+        raise InvalidInput([FieldError("to", "must be after from", "range")])
+    if end - start > timedelta(days=3700):
+        raise InvalidInput([FieldError("to", "at most ten years at a time", "range")])
+    with db.read() as conn:
+        rows = store.settled_between(conn, start, end)
+    counts: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    shares: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        month = row.settled_at.strftime("%Y-%m")
+        legs = {(row.source_asset, row.source_amount)}
+        if row.target_asset != row.source_asset:
+            legs.add((row.target_asset, row.target_amount))
+            cny = row.source_amount if row.source_asset == "CNY" else row.target_amount
+            shares[(month, row.demo)][0] += cny
+            if row.source_asset == "CNY":
+                shares[(month, row.demo)][1] += cny
+        for asset, amount in legs:
+            entry = counts[(month, row.corridor, asset, row.demo)]
+            entry[0] += 1
+            entry[1] += amount
+    figures = [MonthFigures(m, c, a, d, n, v) for (m, c, a, d), (n, v) in sorted(counts.items())]
+    share = [
+        CnyShare(m, d, total, cny, round(cny / total, 4) if total else None)
+        for (m, d), (total, cny) in sorted(shares.items())
+    ]
+    return figures, share
