@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.payments.api import fx_router
     from fintech_zone.payments.api import router as payments_api
     from fintech_zone.payments.iso_api import router as iso20022_api
+    from fintech_zone.payments.pages import router as payments_pages
     from fintech_zone.payments.wallet_api import router as wallets_api
     from fintech_zone.progress.api import router as progress_api
     from fintech_zone.progress.pages import router as progress_pages
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(console_pages, include_in_schema=False)
     app.include_router(registry_pages, include_in_schema=False)
     app.include_router(progress_pages, include_in_schema=False)
+    app.include_router(payments_pages, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
 
     app.add_middleware(
