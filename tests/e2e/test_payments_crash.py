@@ -34,6 +34,7 @@ from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
 from fintech_zone.ledger import store as ledger_store
 from fintech_zone.ledger.model import AccountFlag
+from fintech_zone.payments import fx_store
 from fintech_zone.payments import store as payments_store
 from tests.payments.conftest import PARTICIPANTS
 from tests.servers import free_port
@@ -241,7 +242,7 @@ def check_books(db: Database, client: httpx.Client, world: World) -> dict[str, A
     none of any other), consumed quotes belong to settled payments, every account's balance is the sum of its
     transfers, the books balance per asset and each token's supply agrees three ways. Returns the payments table's
     rows by UETR."""
-    p, q, t, a = payments_store.payments, payments_store.quotes, ledger_store.transfers, ledger_store.accounts
+    p, q, t, a = payments_store.payments, fx_store.quotes, ledger_store.transfers, ledger_store.accounts
     with db.read() as conn:
         payments = {r.uetr: r for r in conn.execute(select(p))}
         quotes = list(conn.execute(select(q.c.id, q.c.consumed_by)))

@@ -12,12 +12,11 @@ import pytest
 from lxml import etree
 
 from fintech_zone.payments import iso20022 as iso
+from fintech_zone.payments.camt053 import Statement, StatementEntry, camt053
 from fintech_zone.payments.iso20022 import (
     CreditDebit,
     MessageRejected,
     PaymentStatus,
-    Statement,
-    StatementEntry,
     TransactionStatus,
 )
 
@@ -471,7 +470,7 @@ def statement(**changes: Any) -> Statement:
 
 
 def test_camt053_validates_and_carries_balances_and_entries() -> None:
-    body = iso.camt053(statement())
+    body = camt053(statement())
     iso.validate(iso.CAMT053, body)
     root = etree.fromstring(body)
     assert texts(root, "//c:Stmt/c:Acct/c:Id/c:Othr/c:Id") == ["FZSGSGSGXXX-SGD-SETTLEMENT"]
@@ -495,7 +494,7 @@ def test_camt053_validates_and_carries_balances_and_entries() -> None:
 
 
 def test_camt053_negative_balance_is_a_debit_and_jpy_has_no_decimals() -> None:
-    body = iso.camt053(statement(currency="JPY", opening_minor=-500, closing_minor=-500, entries=()))
+    body = camt053(statement(currency="JPY", opening_minor=-500, closing_minor=-500, entries=()))
     iso.validate(iso.CAMT053, body)
     root = etree.fromstring(body)
     assert texts(root, "//c:Bal/c:Amt") == ["500", "500"]
@@ -504,4 +503,4 @@ def test_camt053_negative_balance_is_a_debit_and_jpy_has_no_decimals() -> None:
 
 def test_camt053_refuses_a_statement_that_does_not_balance() -> None:
     with pytest.raises(ValueError, match="does not balance"):
-        iso.camt053(statement(closing_minor=1))
+        camt053(statement(closing_minor=1))

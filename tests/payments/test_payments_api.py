@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
-from fintech_zone.payments import store
+from fintech_zone.payments import fx_store
 from fintech_zone.payments.screening import Screener, load_list
 from fintech_zone.settings import Settings
 from tests.payments.conftest import Rails
@@ -163,8 +163,8 @@ def test_expired_unknown_and_missing_quotes_are_rejected(rails: Rails, db: Datab
     q = rails.quote("CNY", "SGD", source_amount=1_000)
     with db.transaction() as conn:
         conn.execute(
-            update(store.quotes)
-            .where(store.quotes.c.id == q["id"])
+            update(fx_store.quotes)
+            .where(fx_store.quotes.c.id == q["id"])
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     r = rails.post(PAYMENTS, rails.payment(quote_id=q["id"], source_amount=1_000), "cq-bank").json()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput, NotFound
-from fintech_zone.payments import store
+from fintech_zone.payments import fx_store, store
 from fintech_zone.payments.model import (
     MAX_RATE_SECONDS,
     QUOTE_SECONDS,
@@ -45,13 +45,13 @@ def post_rate(
             raise NotFound(f"no participant with id {provider_id!r}")
         if provider.role is not ParticipantRole.FX_PROVIDER:
             raise Refused("AG01", f"{provider_id!r} is not an FX provider")
-        store.upsert_rate(conn, posted)
+        fx_store.upsert_rate(conn, posted)
     return posted
 
 
 def list_rates(db: Database) -> list[Rate]:
     with db.read() as conn:
-        return store.list_rates(conn)
+        return fx_store.list_rates(conn)
 
 
 def create_quote(
@@ -70,7 +70,7 @@ def create_quote(
     at = now or now_utc()
     with db.transaction() as conn:
         offers = []
-        found = store.valid_rates(conn, [str(pair), f"{target_asset}/{source_asset}"], at)
+        found = fx_store.valid_rates(conn, [str(pair), f"{target_asset}/{source_asset}"], at)
         providers = store.participants_by_id(conn, [r.provider_id for r in found])
         for r in found:
             if providers[r.provider_id].demo != demo:
@@ -97,13 +97,13 @@ def create_quote(
             at,
             at + timedelta(seconds=QUOTE_SECONDS),
         )
-        store.insert_quote(conn, quote)
+        fx_store.insert_quote(conn, quote)
     return quote
 
 
 def get_quote(db: Database, quote_id: str) -> Quote:
     with db.read() as conn:
-        found = store.get_quote(conn, quote_id) if len(quote_id) <= 36 else None
+        found = fx_store.get_quote(conn, quote_id) if len(quote_id) <= 36 else None
     if found is None:
         raise NotFound(f"no quote with id {quote_id!r}")
     return found

@@ -15,7 +15,7 @@ from datetime import datetime
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.ledger import service as ledger
-from fintech_zone.payments import fx_service, iso20022, payment_service, store
+from fintech_zone.payments import camt053, fx_service, iso20022, payment_service, store
 from fintech_zone.payments.iso20022 import CreditDebit, CreditTransfer, MessageRejected, PaymentStatus
 from fintech_zone.payments.model import (
     SETTLEMENT_ASSETS,
@@ -182,7 +182,7 @@ def statement(db: Database, account_id: str, start: datetime, end: datetime, vie
     assets = {a.code: a for a in ledger.list_assets(db)}
     currency = assets[account.ledger].currency
     start_ns, end_ns = int(start.timestamp()) * NS, int(end.timestamp()) * NS
-    entries: list[iso20022.StatementEntry] = []
+    entries: list[camt053.StatementEntry] = []
     since_start, after = 0, start_ns - 1
     while True:
         page = ledger.account_transfers_after(db, account_id, after, PAGE)
@@ -205,8 +205,8 @@ def statement(db: Database, account_id: str, start: datetime, end: datetime, vie
     with db.read() as conn:
         owner = store.get_participant(conn, account.owner_id) if account.owner_id else None
     now = now_utc()
-    return iso20022.camt053(
-        iso20022.Statement(
+    return camt053.camt053(
+        camt053.Statement(
             statement_id=iso20022.new_message_id(),
             account_id=account_id,
             currency=currency,
@@ -222,8 +222,8 @@ def statement(db: Database, account_id: str, start: datetime, end: datetime, vie
     )
 
 
-def _entry(reference: str | None, signed: int, timestamp: int) -> iso20022.StatementEntry:
-    return iso20022.StatementEntry(
+def _entry(reference: str | None, signed: int, timestamp: int) -> camt053.StatementEntry:
+    return camt053.StatementEntry(
         amount_minor=abs(signed),
         credit_debit=CreditDebit.CRDT if signed > 0 else CreditDebit.DBIT,
         booked=datetime.fromtimestamp(timestamp / NS, tz=now_utc().tzinfo),
@@ -241,8 +241,8 @@ def _is_uetr(value: str) -> bool:
 
 
 def _with_payments(
-    db: Database, entries: list[iso20022.StatementEntry], account_id: str
-) -> list[iso20022.StatementEntry]:
+    db: Database, entries: list[camt053.StatementEntry], account_id: str
+) -> list[camt053.StatementEntry]:
     """Entries of payment legs get the payment's end-to-end reference, counterparty and remittance."""
     uetrs = [e.uetr for e in entries if e.uetr]
     with db.read() as conn:
@@ -255,7 +255,7 @@ def _with_payments(
             continue
         counterparty = p.request.debtor.name if e.credit_debit is CreditDebit.CRDT else p.request.creditor.name
         out.append(
-            iso20022.StatementEntry(
+            camt053.StatementEntry(
                 amount_minor=e.amount_minor,
                 credit_debit=e.credit_debit,
                 booked=e.booked,

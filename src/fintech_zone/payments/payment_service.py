@@ -21,7 +21,7 @@ from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, N
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import store
+from fintech_zone.payments import fx_store, store
 from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
@@ -137,7 +137,7 @@ def submit(
                 if verdict.decision == "reject":
                     raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
                 if quote is not None:
-                    consumed = store.consume_quote(conn, quote.id, request.uetr)
+                    consumed = fx_store.consume_quote(conn, quote.id, request.uetr)
                     if not consumed:
                         raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
                 if verdict.decision == "review":
@@ -147,7 +147,7 @@ def submit(
                     _settle(conn, draft, debtor_agent, creditor_agent)
             except _Rejected as rejected:
                 if quote is not None and consumed:
-                    store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
+                    fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
                 draft.step(Status.REJECTED, rejected.detail, rejected.reason)
             payment = draft.payment()
             store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction))
@@ -243,7 +243,7 @@ def _check_wallets(conn: Connection, draft: _Draft, at: datetime) -> None:
 def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
     if r.quote_id is None:
         raise _Rejected(Reason.NARR, "a cross-border payment needs an FX quote (quote_id)")
-    quote = store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
+    quote = fx_store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
     if quote is None:
         raise _Rejected(Reason.NARR, f"unknown quote {r.quote_id}")
     provider = store.get_participant(conn, quote.provider_id)
