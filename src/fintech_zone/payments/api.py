@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fintech_zone.auth.model import Principal, Role
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput
-from fintech_zone.payments import figures, fx_service, payment_service, service
+from fintech_zone.payments import figures, fx_service, limits, payment_service, service
 from fintech_zone.payments.model import Status
 from fintech_zone.payments.payment_service import PartyScreener
 from fintech_zone.payments.schemas import (
@@ -163,12 +163,12 @@ def supply(asset: str, db: DB, _: Reader) -> SupplyOut:
     responses=problem_responses(403, 404, 422),
 )
 def set_limit(body: LimitIO, db: DB, _: Supervisor) -> LimitIO:
-    return LimitIO.of(payment_service.set_limit(db, body.to_model()))
+    return LimitIO.of(limits.set_limit(db, body.to_model()))
 
 
 @router.get("/limits", response_model=list[LimitIO], summary="Limits in force")
-def limits(db: DB, _: Reader) -> list[LimitIO]:
-    return [LimitIO.of(x) for x in payment_service.list_limits(db)]
+def list_limits(db: DB, _: Reader) -> list[LimitIO]:
+    return [LimitIO.of(x) for x in limits.list_limits(db)]
 
 
 def _month(value: str, field: str) -> datetime:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from fintech_zone.cli_support import fail, open_db, print_json
 from fintech_zone.payments import figures as rails_figures
-from fintech_zone.payments import fx_service, iso_service, payment_service, service, wallet_service
+from fintech_zone.payments import fx_service, iso_service, limits, payment_service, service, wallet_service
 from fintech_zone.payments.schemas import (
     IssuanceOut,
     LimitIO,
@@ -140,7 +140,7 @@ def review(
 
 
 @app.command("limit")
-def limit(
+def set_limit(
     scope: Annotated[str, typer.Option(help="participant or corridor")],
     key: Annotated[str, typer.Option(help="participant id, or corridor like CN-SG")],
     asset: Annotated[str, typer.Option()],
@@ -150,7 +150,7 @@ def limit(
     """Set a per-participant or per-corridor limit."""
     _dump(
         LimitIO.of(
-            payment_service.set_limit(
+            limits.set_limit(
                 open_db(), LimitIO(scope=scope, key=key, asset=asset, per_payment=per_payment, daily=daily).to_model()
             )
         )

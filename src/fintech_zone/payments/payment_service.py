@@ -26,7 +26,6 @@ from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
     Decision,
-    Limit,
     Participant,
     ParticipantRole,
     Payment,
@@ -34,7 +33,6 @@ from fintech_zone.payments.model import (
     Quote,
     Reason,
     Status,
-    check_amount,
     check_payment_request,
     corridor,
     settlement_account,
@@ -418,36 +416,3 @@ def list_payments(
     more = len(rows) > limit and items
     last = items[-1] if items else None
     return Page(items, encode_cursor(f"{last.created_at.isoformat()}|{last.uetr}") if more and last else None)
-
-
-# -- limits ---------------------------------------------------------------------------------------------------
-
-
-def set_limit(db: Database, limit: Limit) -> Limit:
-    errors = []
-    if limit.scope not in ("participant", "corridor"):
-        errors.append(FieldError("scope", "participant or corridor", "allowed_values"))
-    if limit.asset not in SETTLEMENT_ASSETS:
-        errors.append(FieldError("asset", f"one of {', '.join(SETTLEMENT_ASSETS)}", "asset"))
-    if errors:
-        raise InvalidInput(errors)
-    for name, value in (("per_payment", limit.per_payment), ("daily", limit.daily)):
-        if value is not None:
-            check_amount(name, value)
-    with db.transaction() as conn:
-        if limit.scope == "participant" and not store.participants_by_id(conn, [limit.key]):
-            raise NotFound(f"no participant with id {limit.key!r}")
-        if limit.scope == "corridor" and not _is_corridor(limit.key):
-            raise InvalidInput([FieldError("key", "a corridor like CN-SG (debtor agent's country - creditor's)")])
-        store.upsert_limit(conn, limit)
-    return limit
-
-
-def _is_corridor(key: str) -> bool:
-    a, sep, b = key.partition("-")
-    return bool(sep) and len(a) == 2 and len(b) == 2 and a.isalpha() and b.isalpha() and a.isupper() and b.isupper()
-
-
-def list_limits(db: Database) -> list[Limit]:
-    with db.read() as conn:
-        return store.list_limits(conn)
