@@ -276,6 +276,13 @@ def test_a_near_match_is_held_then_released_or_rejected_on_review(
         assert (r["status"], r["reason"]) == ("rejected", "RR04")
         again = rails.post(f"{PAYMENTS}/{held[1]['uetr']}/review", decision)
         assert again.status_code == 409
+        # A held cross-border payment holds its quote; rejected on review, it gives the quote back.
+        q = rails.quote("CNY", "SGD", source_amount=1_000)
+        body = rails.payment(quote_id=q["id"], source_amount=1_000, creditor={"name": near, "account": "1"})
+        assert rails.post(PAYMENTS, body, "cq-bank").json()["status"] == "held"
+        assert rails.get(f"/api/v1/fx/quotes/{q['id']}").json()["consumed_by"] == body["uetr"]
+        rails.post(f"{PAYMENTS}/{body['uetr']}/review", {"decision": "reject", "reason": "confirmed hit"})
+        assert rails.get(f"/api/v1/fx/quotes/{q['id']}").json()["consumed_by"] is None
 
 
 def test_rmb_figures_count_settled_payments_by_month_corridor_and_asset(rails: Rails) -> None:

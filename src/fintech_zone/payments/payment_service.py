@@ -366,6 +366,8 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
             _settle(conn, draft, agents[payment.request.debtor_agent], agents[payment.request.creditor_agent])
         except _Rejected as rejected:
             draft.step(Status.REJECTED, rejected.detail, rejected.reason, actor=reviewer)
+            if payment.request.quote_id:  # a refused payment does not use up its quote
+                fx_store.release_quote(conn, payment.request.quote_id, uetr)
         last = draft.history[-1]
         if not store.update_payment(
             conn,
