@@ -21,7 +21,7 @@ from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, N
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import fx_store, store
+from fintech_zone.payments import fx_store, group_commit, store
 from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
@@ -115,40 +115,7 @@ def submit(
     # Screening needs no database: done before the write transaction, it does not hold up other writers.
     verdict = screener.screen_parties(request.debtor.name, request.creditor.name)
     try:
-        with db.transaction() as conn:
-            existing = store.get_payment(conn, request.uetr)
-            if existing is not None:
-                return _replay(existing, request), False
-            agents = store.participants_by_id(conn, [request.debtor_agent, request.creditor_agent])
-            for field, agent in (("debtor_agent", request.debtor_agent), ("creditor_agent", request.creditor_agent)):
-                if agent not in agents:
-                    raise InvalidInput([FieldError(field, f"no participant with id {agent!r}", "unknown_reference")])
-            if actor_org is not None and actor_org != request.debtor_agent:
-                raise Forbidden("a participant sends payments as their debtor agent only")
-            debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
-            request = replace(request, demo=debtor_agent.demo)  # demo-ness is the participants', not the caller's
-            draft = _Draft(request, at, actor_org or "operator", [])
-            draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
-            quote, consumed = None, False
-            try:
-                quote = _check_rules(conn, draft, debtor_agent, creditor_agent, at)
-                if verdict.decision == "reject":
-                    raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
-                if quote is not None:
-                    consumed = fx_store.consume_quote(conn, quote.id, request.uetr)
-                    if not consumed:
-                        raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
-                if verdict.decision == "review":
-                    draft.step(Status.HELD, f"held for compliance review: {verdict.reason}")
-                else:
-                    draft.step(Status.SCREENED, f"screening: {verdict.reason}")
-                    _settle(conn, draft, debtor_agent, creditor_agent)
-            except _Rejected as rejected:
-                if quote is not None and consumed:
-                    fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
-                draft.step(Status.REJECTED, rejected.detail, rejected.reason)
-            payment = draft.payment()
-            store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction))
+        return group_commit.for_database(db).run(lambda conn: _submit_in(conn, request, verdict, actor_org, at))
     except IntegrityError:
         # Another process recorded this UETR first, between our read and our insert: answer as a re-send would.
         with db.read() as conn:
@@ -156,6 +123,44 @@ def submit(
         if existing is None:
             raise
         return _replay(existing, request), False
+
+
+def _submit_in(
+    conn: Connection, request: PaymentRequest, verdict: ScreeningVerdict, actor_org: str | None, at: datetime
+) -> tuple[Payment, bool]:
+    existing = store.get_payment(conn, request.uetr)
+    if existing is not None:
+        return _replay(existing, request), False
+    agents = store.participants_by_id(conn, [request.debtor_agent, request.creditor_agent])
+    for field, agent in (("debtor_agent", request.debtor_agent), ("creditor_agent", request.creditor_agent)):
+        if agent not in agents:
+            raise InvalidInput([FieldError(field, f"no participant with id {agent!r}", "unknown_reference")])
+    if actor_org is not None and actor_org != request.debtor_agent:
+        raise Forbidden("a participant sends payments as their debtor agent only")
+    debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
+    request = replace(request, demo=debtor_agent.demo)  # demo-ness is the participants', not the caller's
+    draft = _Draft(request, at, actor_org or "operator", [])
+    draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
+    quote, consumed = None, False
+    try:
+        quote = _check_rules(conn, draft, debtor_agent, creditor_agent, at)
+        if verdict.decision == "reject":
+            raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
+        if quote is not None:
+            consumed = fx_store.consume_quote(conn, quote.id, request.uetr)
+            if not consumed:
+                raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
+        if verdict.decision == "review":
+            draft.step(Status.HELD, f"held for compliance review: {verdict.reason}")
+        else:
+            draft.step(Status.SCREENED, f"screening: {verdict.reason}")
+            _settle(conn, draft, debtor_agent, creditor_agent)
+    except _Rejected as rejected:
+        if quote is not None and consumed:
+            fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
+        draft.step(Status.REJECTED, rejected.detail, rejected.reason)
+    payment = draft.payment()
+    store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction))
     return payment, True
 
 
