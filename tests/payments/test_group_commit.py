@@ -1,0 +1,80 @@
+"""Group commit: waiting work shares one transaction; a failing piece rolls back alone; nothing returns early."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, text
+
+from fintech_zone.db import Database
+from fintech_zone.errors import Conflict
+from fintech_zone.payments.group_commit import GroupCommit
+
+
+@pytest.fixture
+def scratch(db: Database) -> Iterator[Database]:
+    with db.transaction() as conn:
+        conn.execute(text("CREATE TABLE gc_scratch (k INTEGER PRIMARY KEY)"))
+    yield db
+    with db.transaction() as conn:  # PostgreSQL keeps its schema from test to test
+        conn.execute(text("DROP TABLE gc_scratch"))
+
+
+def _keys(db: Database) -> list[int]:
+    with db.read() as conn:
+        return [r.k for r in conn.execute(text("SELECT k FROM gc_scratch ORDER BY k"))]
+
+
+def test_concurrent_work_commits_together_and_a_failure_rolls_back_alone(scratch: Database) -> None:
+    group = GroupCommit(scratch)
+    results: dict[int, object] = {}
+    start = threading.Barrier(12)
+
+    def work(k: int) -> None:
+        def body(conn: Connection) -> int:
+            conn.execute(text("INSERT INTO gc_scratch (k) VALUES (:k)"), {"k": k})
+            if k % 4 == 0:  # written, then refused: its savepoint must take the row back
+                raise Conflict(f"refused {k}")
+            return k * 10
+
+        start.wait()
+        try:
+            results[k] = group.run(body)
+        except Conflict as exc:
+            results[k] = exc.detail
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 13)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == {k: (f"refused {k}" if k % 4 == 0 else k * 10) for k in range(1, 13)}
+    assert _keys(scratch) == [k for k in range(1, 13) if k % 4]
+
+
+def test_work_returns_only_after_its_commit(scratch: Database) -> None:
+    group = GroupCommit(scratch)
+    seen: list[list[int]] = []
+
+    def body(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO gc_scratch (k) VALUES (1)"))
+        seen.append(_keys(scratch))  # another connection: the row is not committed yet
+
+    group.run(body)
+    assert seen == [[]] and _keys(scratch) == [1]
+
+
+def test_a_piece_that_breaks_a_constraint_fails_alone(scratch: Database) -> None:
+    group = GroupCommit(scratch)
+
+    def body(conn: Connection) -> int:
+        conn.execute(text("INSERT INTO gc_scratch (k) VALUES (7)"))
+        return 7
+
+    # The same key again: that piece's own savepoint fails on the duplicate key; what was committed stays.
+    assert group.run(body) == 7
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        group.run(body)
+    assert _keys(scratch) == [7]
