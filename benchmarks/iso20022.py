@@ -33,6 +33,7 @@ from lxml import etree
 
 from benchmarks.registry_import import ROOT, command_line, machine_info, machine_load, peak_rss_mb
 from fintech_zone.payments import iso20022 as iso
+from fintech_zone.payments import pacs002 as p2
 from fintech_zone.payments.iso_service import to_request
 
 SAMPLE = ROOT / "tests" / "payments" / "data" / "pacs008_cny_sgd.xml"
@@ -66,12 +67,12 @@ def ours(bodies: list[bytes]) -> tuple[float, list[bytes], list[str]]:
         tx = message.transactions[0]
         to_request(tx, "cq-bank", "sg-bank", tx.instructed_currency or tx.currency, tx.amount_minor, None)
         answers.append(
-            iso.pacs002(
-                msg_id=iso.new_message_id(),
+            p2.pacs002(
+                msg_id=p2.new_message_id(),
                 created=now,
                 original_msg_id=message.msg_id,
                 original_created=message.created,
-                transactions=[iso.TransactionStatus.of(tx, iso.PaymentStatus.ACSC)],
+                transactions=[p2.TransactionStatus.of(tx, iso.PaymentStatus.ACSC)],
             )
         )
         uetrs.append(tx.uetr)
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
     started = time.perf_counter()  # first use compiles both schemas
     iso.validate(iso.PACS008, SAMPLE.read_bytes())
     iso.validate(
-        iso.PACS002, iso.rejection(iso.MessageRejected("FF01", "warm-up"), msg_id="X", created=datetime.now(UTC))
+        iso.PACS002, p2.rejection(iso.MessageRejected("FF01", "warm-up"), msg_id="X", created=datetime.now(UTC))
     )
     compile_ms = (time.perf_counter() - started) * 1000
     ours(bodies[: min(500, len(bodies))])  # warm-up: first-use paths, allocator

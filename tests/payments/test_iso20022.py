@@ -12,13 +12,14 @@ import pytest
 from lxml import etree
 
 from fintech_zone.payments import iso20022 as iso
+from fintech_zone.payments import pacs002 as p2
 from fintech_zone.payments.camt053 import Statement, StatementEntry, camt053
 from fintech_zone.payments.iso20022 import (
     CreditDebit,
     MessageRejected,
     PaymentStatus,
-    TransactionStatus,
 )
+from fintech_zone.payments.pacs002 import TransactionStatus
 
 DATA = Path(__file__).parent / "data"
 P2 = {"p": iso.NAMESPACES[iso.PACS002]}
@@ -106,8 +107,8 @@ def test_usd_message_maps_and_gets_a_proper_rjct_not_an_error() -> None:
     assert message.created == datetime(2026, 3, 2, 2, 12, 3, 250_000, tzinfo=UTC)
     # The rails settle CNY and SGD only: the service answers AM11 (InvalidTransactionCurrency).
     status = TransactionStatus.of(tx, PaymentStatus.RJCT, "AM11", "USD is not settled on the pilot rails")
-    body = iso.pacs002(
-        msg_id=iso.new_message_id(), created=NOW, original_msg_id=message.msg_id,
+    body = p2.pacs002(
+        msg_id=p2.new_message_id(), created=NOW, original_msg_id=message.msg_id,
         original_created=message.created, transactions=[status],
     )  # fmt: skip
     report = valid_pacs002(body)
@@ -143,7 +144,7 @@ def test_several_transactions_are_each_mapped_and_counted() -> None:
         TransactionStatus.of(other, PaymentStatus.RJCT, "AM04"),
     ]
     report = valid_pacs002(
-        iso.pacs002(msg_id="FZ-STS-1", created=NOW, original_msg_id=message.msg_id, original_created=None,
+        p2.pacs002(msg_id="FZ-STS-1", created=NOW, original_msg_id=message.msg_id, original_created=None,
                     transactions=statuses)
     )  # fmt: skip
     assert texts(report, "//p:GrpSts") == ["PART"]
@@ -177,7 +178,7 @@ def test_schema_error_path_indexes_repeated_elements_and_names_missing_ones() ->
 
 def test_rejection_of_a_schema_invalid_message_is_a_valid_pacs002_with_the_xsd_path() -> None:
     error = rejected(sample("pacs008_schema_invalid.xml"))
-    report = valid_pacs002(iso.rejection(error, msg_id="FZ-REJ-1", created=NOW))
+    report = valid_pacs002(p2.rejection(error, msg_id="FZ-REJ-1", created=NOW))
     assert texts(report, "//p:OrgnlGrpInfAndSts/p:OrgnlMsgId") == ["FZCQ20260302-000187"]
     assert texts(report, "//p:OrgnlGrpInfAndSts/p:OrgnlMsgNmId") == ["pacs.008.001.08"]
     assert texts(report, "//p:GrpSts") == ["RJCT"]
@@ -190,7 +191,7 @@ def test_rejection_of_a_schema_invalid_message_is_a_valid_pacs002_with_the_xsd_p
 
 def test_rejection_of_an_unparseable_message_uses_notprovided() -> None:
     error = rejected(b"\x89PNG\r\n\x1a\n not xml at all")
-    report = valid_pacs002(iso.rejection(error, msg_id="FZ-REJ-2", created=NOW))
+    report = valid_pacs002(p2.rejection(error, msg_id="FZ-REJ-2", created=NOW))
     assert texts(report, "//p:OrgnlMsgId") == ["NOTPROVIDED"]
     assert texts(report, "//p:OrgnlEndToEndId") == ["NOTPROVIDED"]
     assert texts(report, "//p:OrgnlUETR") == []  # unknown, and NOTPROVIDED is no UUID
@@ -201,7 +202,7 @@ def test_ids_too_long_for_a_pacs002_are_not_echoed() -> None:
     body = sample("pacs008_cny_sgd.xml").replace(b"FZCQ20260302-000187", b"M" * 40)
     error = rejected(body)
     assert error.reason == "FF01" and error.msg_id is None
-    report = valid_pacs002(iso.rejection(error, msg_id="FZ-REJ-3", created=NOW))
+    report = valid_pacs002(p2.rejection(error, msg_id="FZ-REJ-3", created=NOW))
     assert texts(report, "//p:OrgnlMsgId") == ["NOTPROVIDED"]
 
 
@@ -253,7 +254,7 @@ def test_wrong_message_type_is_ff01() -> None:
 def test_pacs002_answers_validate_and_carry_the_codes(status: PaymentStatus, reason: str | None, detail: str) -> None:
     message = iso.parse_pacs008(sample("pacs008_cny_sgd.xml"))
     (tx,) = message.transactions
-    body = iso.pacs002(
+    body = p2.pacs002(
         msg_id="FZ-STS-0001", created=NOW, original_msg_id=message.msg_id, original_created=message.created,
         transactions=[TransactionStatus.of(tx, status, reason, detail)],
     )  # fmt: skip
@@ -276,13 +277,13 @@ def test_pacs002_answers_validate_and_carry_the_codes(status: PaymentStatus, rea
 
 def test_long_additional_information_is_split_into_105_character_lines() -> None:
     detail = "screening: " + " ".join(f"token{i:04d}" for i in range(400)) + " \x07 bell"
-    body = iso.pacs002(
+    body = p2.pacs002(
         msg_id="FZ-STS-2", created=NOW, original_msg_id="M1", original_created=None,
         transactions=[TransactionStatus(PaymentStatus.RJCT, "E2E-1", reason="RR04", detail=detail)],
     )  # fmt: skip
     report = valid_pacs002(body)
     lines = texts(report, "//p:TxInfAndSts/p:StsRsnInf/p:AddtlInf")
-    assert len(lines) == iso.ADDITIONAL_INFO_LINES
+    assert len(lines) == p2.ADDITIONAL_INFO_LINES
     assert all(1 <= len(line) <= 105 for line in lines)
     assert lines[0].startswith("screening: token0000") and lines[-1].endswith("…")
     # The group-level reason repeats it for a rejected group.
@@ -295,7 +296,7 @@ def test_markup_in_ids_and_text_round_trips_escaped() -> None:
     assert tx.end_to_end_id == "A&B <C> 'q\""
     status = TransactionStatus.of(tx, PaymentStatus.RJCT, "NARR", "bad <tag> & \x01control\ud800 chars")
     report = valid_pacs002(
-        iso.pacs002(msg_id="FZ&<1>", created=NOW, original_msg_id="O", original_created=None, transactions=[status])
+        p2.pacs002(msg_id="FZ&<1>", created=NOW, original_msg_id="O", original_created=None, transactions=[status])
     )
     assert texts(report, "//p:OrgnlEndToEndId") == ["A&B <C> 'q\""]
     assert texts(report, "//p:GrpHdr/p:MsgId") == ["FZ&<1>"]
@@ -304,15 +305,15 @@ def test_markup_in_ids_and_text_round_trips_escaped() -> None:
 
 def test_pacs002_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError, match="at least one"):
-        iso.pacs002(msg_id="M", created=NOW, original_msg_id="O", original_created=None, transactions=[])
+        p2.pacs002(msg_id="M", created=NOW, original_msg_id="O", original_created=None, transactions=[])
     ok = [TransactionStatus(PaymentStatus.ACSC)]
     with pytest.raises(ValueError, match="1 to 35"):
-        iso.pacs002(msg_id="M" * 36, created=NOW, original_msg_id="O", original_created=None, transactions=ok)
+        p2.pacs002(msg_id="M" * 36, created=NOW, original_msg_id="O", original_created=None, transactions=ok)
     with pytest.raises(ValueError, match="offset"):
-        iso.pacs002(
+        p2.pacs002(
             msg_id="M", created=datetime(2026, 3, 2), original_msg_id="O", original_created=None, transactions=ok
         )
-    assert len(iso.new_message_id()) <= 35
+    assert len(p2.new_message_id()) <= 35
     with pytest.raises(ValueError, match="ExternalStatusReason1Code"):
         TransactionStatus(PaymentStatus.RJCT, "E2E", reason="TOOLONG")
     with pytest.raises(ValueError, match="UUIDv4"):

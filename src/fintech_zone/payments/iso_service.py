@@ -15,7 +15,7 @@ from datetime import datetime
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.ledger import service as ledger
-from fintech_zone.payments import camt053, fx_service, iso20022, payment_service, store
+from fintech_zone.payments import camt053, fx_service, iso20022, pacs002, payment_service, store
 from fintech_zone.payments.iso20022 import CreditDebit, CreditTransfer, MessageRejected, PaymentStatus
 from fintech_zone.payments.model import (
     SETTLEMENT_ASSETS,
@@ -46,7 +46,7 @@ def receive_pacs008(db: Database, body: bytes, screener: PartyScreener, actor_or
         message = iso20022.parse_pacs008(body)
     except MessageRejected as refused:
         status = 400 if refused.reason == "FF01" else 200
-        return Answer(status, iso20022.rejection(refused, msg_id=iso20022.new_message_id(), created=now))
+        return Answer(status, pacs002.rejection(refused, msg_id=pacs002.new_message_id(), created=now))
     with db.read() as conn:
         bics = {bic for tx in message.transactions for bic in (tx.debtor_agent, tx.creditor_agent) if bic}
         by_bic = {p.bic: p for p in store.list_participants(conn) if p.bic in bics}
@@ -55,8 +55,8 @@ def receive_pacs008(db: Database, body: bytes, screener: PartyScreener, actor_or
         if actor_org is not None and (sender is None or sender.id != actor_org):
             raise Forbidden(f"a participant sends pacs.008 only as the debtor agent; {tx.debtor_agent} is not it")
     statuses = [_transaction(db, tx, by_bic, screener, actor_org) for tx in message.transactions]
-    document = iso20022.pacs002(
-        msg_id=iso20022.new_message_id(),
+    document = pacs002.pacs002(
+        msg_id=pacs002.new_message_id(),
         created=now,
         original_msg_id=message.msg_id,
         original_created=message.created,
@@ -71,9 +71,9 @@ def _transaction(
     by_bic: dict[str, Participant],
     screener: PartyScreener,
     actor_org: str | None,
-) -> iso20022.TransactionStatus:
-    def rejected(reason: str, detail: str) -> iso20022.TransactionStatus:
-        return iso20022.TransactionStatus.of(tx, PaymentStatus.RJCT, reason, detail)
+) -> pacs002.TransactionStatus:
+    def rejected(reason: str, detail: str) -> pacs002.TransactionStatus:
+        return pacs002.TransactionStatus.of(tx, PaymentStatus.RJCT, reason, detail)
 
     debtor_agent, creditor_agent = by_bic.get(tx.debtor_agent or ""), by_bic.get(tx.creditor_agent or "")
     if debtor_agent is None or creditor_agent is None:
@@ -155,11 +155,11 @@ def to_request(
     return request
 
 
-def _status(tx: CreditTransfer, payment: Payment) -> iso20022.TransactionStatus:
+def _status(tx: CreditTransfer, payment: Payment) -> pacs002.TransactionStatus:
     if payment.status in STATUS_OF:
-        return iso20022.TransactionStatus.of(tx, STATUS_OF[payment.status], None, payment.reason_detail or "")
+        return pacs002.TransactionStatus.of(tx, STATUS_OF[payment.status], None, payment.reason_detail or "")
     reason = payment.reason.value if payment.reason else "NARR"
-    return iso20022.TransactionStatus.of(tx, PaymentStatus.RJCT, reason, payment.reason_detail or "")
+    return pacs002.TransactionStatus.of(tx, PaymentStatus.RJCT, reason, payment.reason_detail or "")
 
 
 # -- camt.053 -------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def statement(db: Database, account_id: str, start: datetime, end: datetime, vie
     now = now_utc()
     return camt053.camt053(
         camt053.Statement(
-            statement_id=iso20022.new_message_id(),
+            statement_id=pacs002.new_message_id(),
             account_id=account_id,
             currency=currency,
             owner_name=owner.id if owner else (account.owner_id or account_id),
