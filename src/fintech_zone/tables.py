@@ -2,6 +2,7 @@
 
 from fintech_zone.auth import store as auth_store
 from fintech_zone.db import metadata
+from fintech_zone.journal import store as journal_store
 from fintech_zone.ledger import store as ledger_store
 from fintech_zone.payments import fx_store as payments_fx_store
 from fintech_zone.payments import store as payments_store
@@ -10,6 +11,7 @@ from fintech_zone.registry import store as registry_store
 
 __all__ = [
     "auth_store",
+    "journal_store",
     "ledger_store",
     "metadata",
     "payments_fx_store",

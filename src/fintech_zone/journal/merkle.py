@@ -36,9 +36,13 @@ __all__ = [
     "MemoryTree",
     "SubtreeHash",
     "consistency_proof",
+    "extend",
+    "fold_parts",
+    "frontier_root",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
+    "range_parts",
     "root",
     "verify_consistency",
     "verify_inclusion",
@@ -237,6 +241,71 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def extend(
+    size: int, frontier: Sequence[bytes], leaf_hashes: Iterable[bytes]
+) -> tuple[int, list[bytes], list[tuple[int, int, bytes]]]:
+    """Append leaf hashes to a stored tree known only by its size and *frontier*, and say which nodes to store.
+
+    The frontier is the hashes of the complete aligned subtrees along the tree's right edge, one per set bit of
+    ``size``, largest first: all an append needs, however large the tree. Returns the new size, the new frontier
+    and every newly complete interior subtree as (level, index at that level, hash), level >= 1 (level 0 is the
+    leaf hashes themselves). Appending works like incrementing a binary counter: a carry is a new parent node.
+    """
+    if len(frontier) != size.bit_count():
+        raise ValueError(f"a frontier of a tree of size {size} holds {size.bit_count()} hashes, not {len(frontier)}")
+    levels = [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
+    stack = list(zip(levels, frontier, strict=True))
+    new: list[tuple[int, int, bytes]] = []
+    for h in leaf_hashes:
+        if len(h) != HASH_SIZE:
+            raise ValueError(f"a leaf hash is {HASH_SIZE} bytes")
+        level, acc = 0, h
+        while stack and stack[-1][0] == level:
+            _, left = stack.pop()
+            acc = node_hash(left, acc)
+            level += 1
+            new.append((level, size >> level, acc))
+        stack.append((level, acc))
+        size += 1
+    return size, [h for _, h in stack], new
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """MTH of a tree from its frontier (see ``extend``): the right fold of its complete subtrees."""
+    if not frontier:
+        return EMPTY_ROOT
+    acc = frontier[-1]
+    for h in reversed(frontier[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+def range_parts(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete aligned subtrees, as (level, index at that level), whose right fold is MTH(D[start:end]).
+
+    For the ranges proofs ask for (``start`` a multiple of a power of two >= end - start) that is the binary
+    decomposition of the range's length, largest part first: at most one stored node per level.
+    """
+    n = end - start
+    if n <= 0:
+        raise ValueError(f"[{start}, {end}) is empty")
+    if start % (1 << (n - 1).bit_length()) and start % (1 << (n.bit_length() - 1)):
+        raise ValueError(f"[{start}, {end}) is not a range a proof asks for")
+    parts = []
+    for level in range(n.bit_length() - 1, -1, -1):
+        if n >> level & 1:
+            if start % (1 << level):
+                raise ValueError(f"[{start}, {end}) is not a range a proof asks for")
+            parts.append((level, start >> level))
+            start += 1 << level
+    return parts
+
+
+def fold_parts(hashes: Sequence[bytes]) -> bytes:
+    """The right fold of ``range_parts``' subtree hashes: MTH of the range they cover."""
+    return frontier_root(hashes)
 
 
 class MemoryTree:

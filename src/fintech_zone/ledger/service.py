@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
+from fintech_zone.journal import service as journal
 from fintech_zone.ledger import account_cache, batch_store, engine, store
+from fintech_zone.ledger.journal_leaf import batch_entry
 from fintech_zone.ledger.model import (
     ID_PATTERN,
     MAX_BATCH,
@@ -93,6 +95,7 @@ def _now(last: int) -> int:
 def create_accounts(db: Database, events: Sequence[NewAccount]) -> list[EventResult]:
     _check_batch(events)
     with db.transaction() as conn:
+        journal.lock_in(conn)
         last = store.lock_clock(conn)
         account_cache.for_database(db).take(last)  # new accounts move the clock: the next batch reads afresh
         return _apply_accounts(conn, events, last)
@@ -111,6 +114,7 @@ def _apply_accounts(conn: Connection, events: Sequence[NewAccount], last: int) -
     )
     outcome = engine.create_accounts(book, events, _now(last), owners)
     batch_store.write_outcome(conn, outcome, "account", book.last_timestamp)
+    _journal(conn, "account", [outcome])
     return list(map(EventResult, [e.id for e in events], outcome.results))
 
 
@@ -118,6 +122,7 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
     _check_batch(events)
     cache = account_cache.for_database(db)
     with db.transaction() as conn:
+        journal.lock_in(conn)
         last = store.lock_clock(conn)
         book, outcome = _apply_transfers(conn, events, last, cache.take(last))
     cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
@@ -129,6 +134,7 @@ def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[Ev
     transfers (a payment and its settlement legs): both commit together or not at all. The accounts are read
     afresh; the in-process account cache sees the clock move and reads afresh too."""
     _check_batch(events)
+    journal.lock_in(conn)
     last = store.lock_clock(conn)
     _, outcome = _apply_transfers(conn, events, last, None)
     return list(map(EventResult, [e.id for e in events], outcome.results))
@@ -145,12 +151,21 @@ def _apply_transfers(
     outcome = engine.create_transfers(book, events, now)
     batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
     batch_store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
+    _journal(conn, "transfer", [expired, outcome])
     return book, outcome
+
+
+def _journal(conn: Connection, kind: str, outcomes: list[Outcome]) -> None:
+    """The batch's leaf, in the batch's own transaction: no record without its leaf, no leaf without its record."""
+    entry = batch_entry(kind, outcomes)
+    if entry is not None:
+        journal.append_in(conn, [entry])
 
 
 def create_accounts_in(conn: Connection, events: Sequence[NewAccount]) -> list[EventResult]:
     """``create_accounts`` inside the caller's transaction (a participant joins with its accounts)."""
     _check_batch(events)
+    journal.lock_in(conn)
     last = store.lock_clock(conn)
     return _apply_accounts(conn, events, last)
 
@@ -161,6 +176,12 @@ def get_account(db: Database, account_id: str) -> Account:
     if account is None:
         raise NotFound(f"no account with id {account_id!r}")
     return account
+
+
+def transfer_timestamp_in(conn: Connection, transfer_id: str) -> int | None:
+    """A transfer's engine timestamp (how the journal finds the batch leaf that holds it); None when unknown."""
+    transfer = store.get_transfer(conn, transfer_id) if ID_PATTERN.match(transfer_id) else None
+    return transfer.timestamp if transfer else None
 
 
 def get_transfer(db: Database, transfer_id: str) -> Transfer:

@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from fintech_zone.journal import service as journal
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import fx_store, group_commit, store
+from fintech_zone.payments import fx_store, group_commit, journal_leaf, store
 from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
@@ -128,6 +129,7 @@ def submit(
 def _submit_in(
     conn: Connection, request: PaymentRequest, verdict: ScreeningVerdict, actor_org: str | None, at: datetime
 ) -> tuple[Payment, bool]:
+    journal.lock_in(conn)  # first, before the quote's and the ledger's locks (journal.service's lock order)
     existing = store.get_payment(conn, request.uetr)
     if existing is not None:
         return _replay(existing, request), False
@@ -160,7 +162,9 @@ def _submit_in(
             fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
         draft.step(Status.REJECTED, rejected.detail, rejected.reason)
     payment = draft.payment()
-    store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction))
+    salt = journal_leaf.new_salt()
+    store.insert_payment(conn, payment, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction), salt)
+    journal.append_in(conn, journal_leaf.decision_entries(payment, salt, 0, payment.history))
     return payment, True
 
 
@@ -351,6 +355,7 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
         raise InvalidInput([FieldError("reason", "a review decision needs its reason", "required")])
     at = now or now_utc()
     with db.transaction() as conn:
+        journal.lock_in(conn)
         payment = store.get_payment(conn, uetr)
         if payment is None:
             raise NotFound(f"no payment with UETR {uetr!r}")
@@ -384,9 +389,15 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
             expected=Status.HELD,
         ):
             raise Conflict(f"payment {uetr} was decided concurrently")
-        store.insert_decisions(conn, uetr, store.decision_count(conn, uetr), draft.history)
+        first_seq = store.decision_count(conn, uetr)
+        store.insert_decisions(conn, uetr, first_seq, draft.history)
         updated = store.get_payment(conn, uetr)
-    assert updated is not None
+        assert updated is not None
+        salt = store.journal_salt(conn, uetr)
+        if salt is None:  # a payment from before the journal existed: it gets its salt with its first leaf
+            salt = journal_leaf.new_salt()
+            store.set_journal_salt(conn, uetr, salt)
+        journal.append_in(conn, journal_leaf.decision_entries(updated, salt, first_seq, draft.history))
     return updated
 
 

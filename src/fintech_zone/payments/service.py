@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from fintech_zone.journal import service as journal
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import AccountFlag, Asset, AssetKind, NewAccount, Transfer, TransferFlag
-from fintech_zone.payments import store
+from fintech_zone.payments import journal_leaf, store
 from fintech_zone.payments.model import (
     CURRENCY_OF_JURISDICTION,
     SETTLEMENT_ASSETS,
@@ -300,9 +301,18 @@ def _issue_or_redeem(
                 Transfer(f"{record_id}:rsv", central_rsv, bank_rsv, amount, rsv, CODE_REDEEM),
             ]
         move(conn, legs, "issuance" if kind == "issue" else "redemption")
-        store.record_issuance(conn, record_id, central, bank, asset, kind, amount, now_utc())
+        _record_issuance(conn, record_id, central, bank, asset, kind, amount)
         outstanding, supply = store.outstanding(conn, bank, asset), store.outstanding(conn, None, asset)
     return IssuanceRecord(record_id, kind, central, bank, asset, amount, outstanding, supply)
+
+
+def _record_issuance(
+    conn: Connection, record_id: str, central: str, bank: str, asset: str, kind: str, amount: int
+) -> None:
+    """The record and its journal leaf, in the transaction that moved the money."""
+    at = now_utc()
+    store.record_issuance(conn, record_id, central, bank, asset, kind, amount, at)
+    journal.append_in(conn, [journal_leaf.issuance_entry(record_id, central, bank, asset, kind, amount, at)])
 
 
 def issue(db: Database, actor_org: str | None, bank_id: str, asset: str, amount: int) -> IssuanceRecord:
@@ -325,7 +335,7 @@ def credit_reserve(db: Database, actor_org: str | None, bank_id: str, asset: str
             record_id, settlement_account(central, rsv), settlement_account(bank, rsv), amount, rsv, CODE_RESERVE_CREDIT
         )
         move(conn, [leg], "reserve credit")
-        store.record_issuance(conn, record_id, central, bank, asset, "reserve", amount, now_utc())
+        _record_issuance(conn, record_id, central, bank, asset, "reserve", amount)
         outstanding, supply = store.outstanding(conn, bank, asset), store.outstanding(conn, None, asset)
     return IssuanceRecord(record_id, "reserve", central, bank, asset, amount, outstanding, supply)
 

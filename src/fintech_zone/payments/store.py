@@ -95,6 +95,9 @@ payments = Table(
     Column("reason_detail", String(500), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime, nullable=True),
+    # Random per payment: the journal's public leaves carry the party data only as a digest salted with it, so
+    # nobody can test a guessed name against a leaf; an auditor with the database recomputes it.
+    Column("journal_salt", String(32), nullable=True),
     Index("ix_payments_status_settled_at", "status", "settled_at"),
     Index("ix_payments_debtor_agent_created_at", "debtor_agent", "created_at"),
     Index("ix_payments_creditor_agent_created_at", "creditor_agent", "created_at"),
@@ -214,7 +217,7 @@ _INSERT_PAYMENT = insert(payments)
 _LIMITS = select(limits).where(limits.c.asset == bindparam("asset"))
 
 
-def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
+def insert_payment(conn: Connection, p: Payment, corridor_key: str, journal_salt: str) -> None:
     r = p.request
     conn.execute(
         _INSERT_PAYMENT,
@@ -245,6 +248,7 @@ def insert_payment(conn: Connection, p: Payment, corridor_key: str) -> None:
             reason_detail=p.reason_detail,
             created_at=p.created_at,
             settled_at=p.settled_at,
+            journal_salt=journal_salt,
         ),
     )
     insert_decisions(conn, r.uetr, 0, p.history)
@@ -346,6 +350,15 @@ def payments_by_uetr(conn: Connection, uetrs: list[str]) -> dict[str, Payment]:
         rows = conn.execute(select(payments).where(payments.c.uetr.in_(uetrs[i : i + 500])))
         found.update((r.uetr, _payment(r, [])) for r in rows)
     return found
+
+
+def journal_salt(conn: Connection, uetr: str) -> str | None:
+    salt: str | None = conn.execute(select(payments.c.journal_salt).where(payments.c.uetr == uetr)).scalar()
+    return salt
+
+
+def set_journal_salt(conn: Connection, uetr: str, salt: str) -> None:
+    conn.execute(update(payments).where(payments.c.uetr == uetr).values(journal_salt=salt))
 
 
 def decision_count(conn: Connection, uetr: str) -> int:
