@@ -99,7 +99,13 @@ def db(db_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, secret_key="test-secret-key", migrate_on_start=False)
+    # Keys in the test's own directory: a developer's ./journal-keys must never start a signer inside a test.
+    return Settings(
+        database_url=db_url,
+        secret_key="test-secret-key",
+        migrate_on_start=False,
+        journal_key_dir=tmp_path / "journal-keys",
+    )
 
 
 @pytest.fixture

@@ -41,7 +41,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             upgrade(database.engine)
+        signer = None
+        if settings.journal_signer:
+            from fintech_zone.journal.signer import Signer
+
+            signer = Signer(
+                database,
+                settings.journal_key_dir,
+                settings.journal_head_every_leaves,
+                settings.journal_head_every_seconds,
+            )
+            signer.start()
         yield
+        if signer is not None:
+            signer.stop()
         if db is None:  # only dispose of what we created
             database.dispose()
 
@@ -68,6 +81,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             conn.exec_driver_sql("SELECT 1")
         return JSONResponse({"status": "ok"})
 
+    from fintech_zone.journal.api import router as journal_api
+    from fintech_zone.journal.pages import router as journal_pages
     from fintech_zone.ledger.api import router as ledger_api
     from fintech_zone.payments.api import fx_router
     from fintech_zone.payments.api import router as payments_api
@@ -90,11 +105,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(payments_api, prefix="/api/v1/payments", tags=["payments"], responses=api_problems)
     app.include_router(fx_router, prefix="/api/v1/fx", tags=["fx"], responses=api_problems)
     app.include_router(iso20022_api, prefix="/api/v1/iso20022", tags=["iso20022"], responses=api_problems)
+    # Public: auditors and visitors verify the log without an account (the leaves hold no party data in clear).
+    app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400))
     # Pages are HTML for people, not part of the API the OpenAPI document describes.
     app.include_router(console_pages, include_in_schema=False)
     app.include_router(registry_pages, include_in_schema=False)
     app.include_router(progress_pages, include_in_schema=False)
     app.include_router(payments_pages, include_in_schema=False)
+    app.include_router(journal_pages, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
 
     app.add_middleware(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,12 +11,16 @@ from fintech_zone.bench_cli import app as bench_app
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
 from fintech_zone.db import Database
 from fintech_zone.errors import DomainError
+from fintech_zone.journal.cli import app as journal_app
 from fintech_zone.ledger.cli import app as ledger_app
 from fintech_zone.payments.cli import app as payments_app
 from fintech_zone.payments.cli import fx_app, iso_app, simulate_app
 from fintech_zone.progress.cli import app as progress_app
 from fintech_zone.progress.cli import report_app
 from fintech_zone.registry.cli import app as registry_app
+
+if TYPE_CHECKING:
+    from fintech_zone.settings import Settings
 
 app = typer.Typer(
     name="fintech-zone",
@@ -32,6 +36,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(progress_app, name="progress")
 app.add_typer(report_app, name="report")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(journal_app, name="journal")
 app.add_typer(payments_app, name="payments")
 app.add_typer(fx_app, name="fx")
 app.add_typer(iso_app, name="iso20022")
@@ -52,6 +57,7 @@ def serve(
     from fintech_zone.settings import Settings
 
     settings = Settings()
+    _ensure_validator_keys(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"fintech-zone: serving on http://{shown}:{port}  (database: {_safe_url(settings.database_url)})")
     if workers == 1:
@@ -73,6 +79,20 @@ def serve(
         log_level="info",
         proxy_headers=False,
     )
+
+
+def _ensure_validator_keys(settings: Settings) -> None:
+    """With no validator key at all, make both here, so the journal's heads get signed on a fresh machine. Two keys
+    on one machine suit a pilot on one server; in production each node keeps its own key (docs/operations.md)."""
+    from fintech_zone.journal import keys
+    from fintech_zone.journal.model import NODES
+
+    directory = settings.journal_key_dir
+    if any(keys.private_path(directory, n).exists() or keys.public_path(directory, n).exists() for n in NODES):
+        return
+    for node in NODES:
+        keys.generate(directory, node)
+    typer.echo(f"fintech-zone: created both validators' journal keys in {directory} (one machine: a pilot set-up)")
 
 
 def _safe_url(url: str) -> str:

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     )
     screening_review_threshold: float = Field(default=85, ge=0, le=100, description="Score that holds a payment.")
     screening_reject_threshold: float = Field(default=95, ge=0, le=100, description="Score that rejects it (RR04).")
+    journal_key_dir: Path = Field(
+        default=Path("journal-keys"),
+        description="Directory of the validators' key files (journal-cq.key, journal-sg.pub, ...), outside the "
+        "database. `fintech-zone serve` creates both nodes' keys there when neither exists (one machine).",
+    )
+    journal_head_every_leaves: int = Field(default=1000, ge=1, description="A new tree head after this many leaves.")
+    journal_head_every_seconds: float = Field(
+        default=5.0, gt=0, description="...or after this many seconds, when the log has grown at all."
+    )
+    journal_signer: bool = Field(
+        default=True, description="Run the validator signer in the server (makes heads, signs with the keys held)."
+    )
     page_size_default: int = 50
     page_size_max: int = 500
 

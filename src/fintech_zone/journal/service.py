@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -242,3 +243,36 @@ def lookup(db: Database, ref: str) -> list[int]:
     if index is None:
         raise NotFound(f"no leaf holds the reference {ref!r}")
     return [index]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What proves a record is in the log: its leaf, the latest final head, and the inclusion path between them
+    (None while the leaf is newer than that head)."""
+
+    ref: str
+    index: int
+    kind: str
+    data: bytes
+    leaf_hash: bytes
+    head: SignedHead | None
+    path: list[bytes] | None
+    verified: bool  # the path leads from the leaf hash to the head's root (RFC 9162 §2.1.3.2)
+
+
+def receipt(db: Database, ref: str) -> Receipt:
+    """The proof a visitor or auditor asks for by business reference (the latest leaf holding it)."""
+    index = lookup(db, ref)[-1]
+    with db.read() as conn:
+        found = store.get_leaf(conn, index)
+        head = store.latest_head(conn, final=True)
+        path = inclusion_in(conn, index, head.head.tree_size) if head and index < head.head.tree_size else None
+    assert found is not None
+    kind, data, leaf_hash = found
+    verified = (
+        head is not None
+        and path is not None
+        and merkle.leaf_hash(data) == leaf_hash
+        and merkle.verify_inclusion(leaf_hash, index, head.head.tree_size, path, head.head.root_hash)
+    )
+    return Receipt(ref, index, kind, data, leaf_hash, head, path, verified)

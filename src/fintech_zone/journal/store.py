@@ -185,7 +185,7 @@ def iter_leaves(
 
 
 def leaves_for_ref(conn: Connection, ref: str) -> list[int]:
-    return [int(i) for i in conn.execute(select(refs.c.leaf).where(refs.c.ref == ref).order_by(refs.c.leaf))]
+    return [int(i) for i in conn.execute(select(refs.c.leaf).where(refs.c.ref == ref).order_by(refs.c.leaf)).scalars()]
 
 
 def ledger_leaf_for_timestamp(conn: Connection, timestamp: int) -> int | None:

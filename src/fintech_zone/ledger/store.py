@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -296,3 +297,29 @@ def totals(conn: Connection) -> dict[str, tuple[int, int, int, int]]:
         ).group_by(accounts.c.ledger)
     )
     return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+# -- the journal auditor reads every row ----------------------------------------------------------------------
+
+
+def all_accounts(conn: Connection) -> Iterator[Account]:
+    return map(_account, conn.execute(select(accounts)))
+
+
+def all_transfers(conn: Connection) -> Iterator[Transfer]:
+    return map(_transfer, conn.execute(select(transfers)))
+
+
+def all_pendings(conn: Connection) -> list[tuple[str, str, int | None, int]]:
+    c = pendings.c
+    return [tuple(r) for r in conn.execute(select(c.transfer_id, c.state, c.expires_at, c.posted_amount))]
+
+
+def all_failed(conn: Connection) -> list[tuple[str, str, str]]:
+    return [tuple(r) for r in conn.execute(select(failed.c.kind, failed.c.id, failed.c.result))]
+
+
+def all_history(conn: Connection) -> list[tuple[str, int, int, int, int, int]]:
+    c = history.c
+    query = select(c.account_id, c.timestamp, c.debits_pending, c.debits_posted, c.credits_pending, c.credits_posted)
+    return [tuple(r) for r in conn.execute(query)]

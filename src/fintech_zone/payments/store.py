@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -456,3 +456,20 @@ def wallets_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Wallet]:
 
 def wallet_ids(conn: Connection, asset: str) -> list[str]:
     return list(conn.execute(select(wallets.c.id).where(wallets.c.asset == asset).order_by(wallets.c.id)).scalars())
+
+
+# -- the journal auditor reads every row ----------------------------------------------------------------------
+
+
+def all_payments_with_salt(conn: Connection) -> Iterator[tuple[Payment, str | None]]:
+    for r in conn.execute(select(payments)):
+        yield _payment(r, []), r.journal_salt
+
+
+def all_decisions(conn: Connection) -> Iterator[tuple[str, int, Decision]]:
+    for d in conn.execute(select(decisions)):
+        yield d.uetr, d.seq, Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor)
+
+
+def all_issuances(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(issuances)))

@@ -1,0 +1,381 @@
+"""The stored journal on SQLite and PostgreSQL: the tree in its tables against the in-memory reference, the cost
+of a proof, transactions that roll back, what ledger batches and payments write, look-ups, tree heads and their
+signatures, and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select, text, update
+
+from fintech_zone.app import create_app
+from fintech_zone.db import Database
+from fintech_zone.errors import Conflict, NotFound
+from fintech_zone.journal import keys, merkle, service, store
+from fintech_zone.journal.model import Entry, SignedHead
+from fintech_zone.ledger import service as ledger
+from fintech_zone.ledger.model import Asset, AssetKind, NewAccount, Transfer, TransferFlag
+from fintech_zone.payments.screening import Screener, load_list
+from fintech_zone.settings import Settings
+from tests.journal.rfc9162_verifier import Reference
+from tests.journal.rfc9162_verifier import mth as reference_mth
+from tests.payments.conftest import Rails, make_rails  # noqa: F401  (a fixture: real payments' leaves)
+
+PAYMENTS = "/api/v1/payments"
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+
+def entry(n: int, *refs: str) -> Entry:
+    return Entry("test.entry", f'{{"kind":"test.entry","n":{n},"v":1}}'.encode(), refs=refs)
+
+
+def append(db: Database, entries: Sequence[Entry]) -> list[int]:
+    with db.transaction() as conn:
+        return service.append_in(conn, entries)
+
+
+def counts(db: Database) -> tuple[int, int, int, int, list[bytes]]:
+    """(leaves, nodes, refs, state's size, state's frontier)."""
+    with db.read() as conn:
+        n_leaves = conn.execute(select(func.count()).select_from(store.leaves)).scalar_one()
+        n_nodes = conn.execute(select(func.count()).select_from(store.nodes)).scalar_one()
+        n_refs = conn.execute(select(func.count()).select_from(store.refs)).scalar_one()
+        size, frontier = store.read_state(conn)
+    return n_leaves, n_nodes, n_refs, size, frontier
+
+
+def all_leaf_data(db: Database) -> list[bytes]:
+    with db.read() as conn:
+        rows = list(store.iter_leaves(conn))
+    assert [r[0] for r in rows] == list(range(len(rows))), "leaf indices are not gap-free from 0"
+    for _, _, data, h in rows:
+        assert merkle.leaf_hash(data) == h
+    return [r[2] for r in rows]
+
+
+CNY = Asset("CNY", AssetKind.FIAT_RESERVE, "CNY", 2)
+
+
+def open_accounts(db: Database, *ids: str) -> None:
+    if "CNY" not in {a.code for a in ledger.list_assets(db)}:
+        ledger.create_asset(db, CNY)
+    results = ledger.create_accounts(db, [NewAccount(i, "CNY", 1) for i in ids])
+    assert {r.result for r in results} == {"created"}, results
+
+
+def transfer(tid: str, dr: str = "a", cr: str = "b", amount: int = 100, **kw: Any) -> Transfer:
+    return Transfer(tid, dr, cr, amount, "CNY", 1, **kw)
+
+
+# -- the stored tree ----------------------------------------------------------------------------------------------
+
+UNEVEN = [1, 2, 1, 5, 3, 8, 1, 1, 13, 2, 31, 1, 7, 33, 2, 19]  # 130 leaves
+
+
+def test_stored_proofs_equal_the_memory_tree_for_every_index_and_size(db: Database) -> None:
+    tree = merkle.MemoryTree()
+    data: list[bytes] = []
+    n = 0
+    for batch in UNEVEN:
+        entries = [entry(n + i) for i in range(batch)]
+        assert append(db, entries) == list(range(n, n + batch))
+        for e in entries:
+            tree.append(merkle.leaf_hash(e.data))
+            data.append(e.data)
+        n += batch
+        assert service.tree_size(db) == n
+        assert service.root_at(db, n) == tree.root()
+    assert n == sum(UNEVEN) == 130
+    ref = Reference(data)
+
+    with db.read() as conn:
+        # The nodes table holds exactly the complete aligned subtrees of two or more leaves.
+        stored = {int(k): bytes(h) for k, h in conn.execute(select(store.nodes.c.node, store.nodes.c.hash))}
+        expected = {
+            level << store.LEVEL_SHIFT | i: ref.mth(i << level, (i + 1) << level)
+            for level in range(1, n.bit_length())
+            for i in range(n >> level)
+        }
+        assert stored == expected
+        for size in range(n + 1):
+            assert service._root_at(conn, size) == tree.root(size) == ref.root(size)
+            for index in range(size):
+                assert service.inclusion_in(conn, index, size) == tree.inclusion_proof(index, size)
+            for first in range(size + 1):
+                assert service.consistency_in(conn, first, size) == tree.consistency_proof(first, size)
+
+
+@contextmanager
+def counting_reads(monkeypatch: pytest.MonkeyPatch, db: Database) -> Iterator[dict[str, list[int]]]:
+    """Counts, per call of ``store.subtree_hashes``, the subtrees asked for and the rows answered, and every SQL
+    statement that reads the tree's tables."""
+    seen: dict[str, list[int]] = {"asked": [], "rows": [], "statements": []}
+    real = store.subtree_hashes
+
+    def spy(conn: Any, parts: Any) -> dict[tuple[int, int], bytes]:
+        wanted = list(parts)
+        found = real(conn, wanted)
+        seen["asked"].append(len(set(wanted)))
+        seen["rows"].append(len(found))
+        return found
+
+    def on_statement(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "journal_leaves" in statement or "journal_nodes" in statement:
+            seen["statements"].append(1)
+
+    monkeypatch.setattr(store, "subtree_hashes", spy)
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+
+
+def test_a_proof_reads_a_logarithmic_number_of_stored_nodes(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = 1500
+    for start in range(0, n, 500):
+        append(db, [entry(i) for i in range(start, start + 500)])
+    tree = merkle.MemoryTree(merkle.leaf_hash(entry(i).data) for i in range(n))
+    cases = [(0, 1), (0, n), (n - 1, n), (700, 1023), (1022, 1023), (5, 1025), (1024, 1025), (777, 1499), (3, 1337)]
+    with counting_reads(monkeypatch, db) as seen:
+        for index, size in cases:
+            bound = 2 * size.bit_length() + 1
+            before = len(seen["statements"])
+            assert service.inclusion_proof(db, index, size) == tree.inclusion_proof(index, size)
+            assert service.consistency_proof(db, index, size) == tree.consistency_proof(index, size)
+            assert service.root_at(db, size) == tree.root(size)
+            # Three calls, each one look-up of at most a leaves query and a nodes query.
+            assert len(seen["statements"]) - before <= 6
+            assert seen["asked"][-3:] == seen["rows"][-3:], "a stored subtree the proof needs is missing"
+            assert all(rows <= bound for rows in seen["rows"][-3:]), (index, size, seen["rows"][-3:])
+    # Logarithmic, not linear: the largest answer for 1,500 leaves reads a couple of dozen rows.
+    assert max(seen["rows"]) <= 2 * n.bit_length() + 1
+
+
+# -- transactions -------------------------------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def test_an_append_that_rolls_back_leaves_nothing_and_the_next_continues(db: Database) -> None:
+    assert append(db, [entry(i, f"ref-{i}") for i in range(5)]) == [0, 1, 2, 3, 4]
+    before = counts(db)
+    root = service.root_at(db, 5)
+    with pytest.raises(Boom), db.transaction() as conn:
+        assert service.append_in(conn, [entry(100 + i, f"gone-{i}") for i in range(7)]) == list(range(5, 12))
+        assert service.append_in(conn, [entry(200, "gone-x")]) == [12]
+        raise Boom
+    assert counts(db) == before
+    assert service.tree_size(db) == 5 and service.root_at(db, 5) == root
+    for ref in ("gone-0", "gone-6", "gone-x"):
+        with pytest.raises(NotFound):
+            service.lookup(db, ref)
+    # A ledger batch in a caller's transaction that fails afterwards takes its leaf with it.
+    open_accounts(db, "a", "b")
+    after_accounts = counts(db)
+    with pytest.raises(Boom), db.transaction() as conn:
+        assert [r.result for r in ledger.create_transfers_in(conn, [transfer("t-rolled-back")])] == ["created"]
+        raise Boom
+    assert counts(db) == after_accounts
+    # Later appends take the next index and the tree stays the one its leaves make.
+    assert append(db, [entry(300, "next")]) == [after_accounts[3]]
+    assert service.lookup(db, "next") == [after_accounts[3]]
+    data = all_leaf_data(db)
+    assert service.root_at(db, len(data)) == reference_mth(data)
+
+
+# -- what ledger batches write --------------------------------------------------------------------------------------
+
+
+def last_leaf(db: Database) -> tuple[int, dict[str, Any]]:
+    size = service.tree_size(db)
+    kind, data, _ = service.get_leaf(db, size - 1)
+    value = json.loads(data)
+    assert value["kind"] == kind
+    return size - 1, value
+
+
+def test_a_batch_that_only_fails_is_journalled_and_one_that_changes_nothing_is_not(db: Database) -> None:
+    open_accounts(db, "a", "b")
+    size = service.tree_size(db)
+    index, leaf = last_leaf(db)
+    assert leaf["kind"] == "ledger.batch" and [row[0] for row in leaf["accounts"]] == ["a", "b"]
+
+    # Every event fails, for the first time: the failures are remembered, so the batch is journalled.
+    failing = [transfer("f-1", dr="ghost"), transfer("f-2", cr="ghost"), transfer("f-3", amount=-1)]
+    results = [r.result for r in ledger.create_transfers(db, failing)]
+    assert "created" not in results and "exists" not in results
+    assert service.tree_size(db) == size + 1
+    index, leaf = last_leaf(db)
+    assert leaf["transfers"] == [] and leaf["accounts"] == [] and leaf["balances"] == []
+    assert leaf["failed"] == [["transfer", tid, res] for tid, res in sorted(zip(["f-1", "f-2", "f-3"], results))]
+
+    # The same events again: id_already_failed, nothing changed, no leaf.
+    assert {r.result for r in ledger.create_transfers(db, failing)} == {"id_already_failed"}
+    # Invalid ids are not remembered either: nothing to journal.
+    assert {r.result for r in ledger.create_transfers(db, [transfer("bad id"), transfer("")])} == {"id_invalid"}
+    assert service.tree_size(db) == size + 1
+
+    # A created transfer, then the same event again: `exists`, nothing changed, no leaf.
+    assert [r.result for r in ledger.create_transfers(db, [transfer("t-1")])] == ["created"]
+    assert service.tree_size(db) == size + 2
+    assert [r.result for r in ledger.create_transfers(db, [transfer("t-1")])] == ["exists"]
+    assert [r.result for r in ledger.create_accounts(db, [NewAccount("a", "CNY", 1)])] == ["exists"]
+    assert service.tree_size(db) == size + 2
+    data = all_leaf_data(db)
+    assert service.root_at(db, len(data)) == reference_mth(data)
+
+
+def transfer_as_documented(t: Transfer) -> list[Any]:
+    """ledger/journal_leaf.py's layout: [id, debit, credit, amount, requested_amount, ledger, code, flags (sorted
+    names), pending_id, timeout, reference, user_data, timestamp]."""
+    return [
+        t.id, t.debit_account_id, t.credit_account_id, t.amount, t.requested_amount, t.ledger, t.code,
+        sorted(f.value for f in t.flags), t.pending_id, t.timeout, t.reference, t.user_data, t.timestamp,
+    ]  # fmt: skip
+
+
+def test_a_batch_leaf_holds_exactly_the_transfers_it_created(db: Database) -> None:
+    open_accounts(db, "a", "b", "c")
+    events = [
+        transfer("p-1", amount=500, flags=frozenset({TransferFlag.PENDING}), timeout=3600, reference="inv 1"),
+        transfer("p-1", amount=500),  # exists_with_different_flags: not created, not failed for good
+        transfer("x-1", dr="ghost"),  # fails
+        transfer("t-2", dr="b", cr="c", amount=2**40, user_data=7),
+        transfer("t-3", dr="c", cr="a", amount=1, flags=frozenset({TransferFlag.LINKED})),
+        transfer("t-4", dr="a", cr="c", amount=2),
+    ]
+    results = [r.result for r in ledger.create_transfers(db, events)]
+    created = [e.id for e, r in zip(events, results, strict=True) if r == "created"]
+    assert created == ["p-1", "t-2", "t-3", "t-4"], results
+    _, leaf = last_leaf(db)
+    stored = [ledger.get_transfer(db, tid) for tid in created]
+    assert leaf["transfers"] == [transfer_as_documented(t) for t in stored]
+    timestamps = [row[-1] for row in leaf["transfers"]]
+    assert timestamps == sorted(timestamps) and len(set(timestamps)) == len(timestamps)
+    balances = {row[0]: row[1:] for row in leaf["balances"]}
+    for account_id in ("a", "b", "c"):
+        a = ledger.get_account(db, account_id)
+        assert balances[account_id] == [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]
+    assert leaf["pendings"] == [["p-1", "pending", leaf["pendings"][0][2], 0]]
+    assert [row[:2] for row in leaf["failed"]] == [["transfer", "x-1"]]
+
+    # Posting the pending transfer: a new leaf with the post and the pending's new state.
+    post = Transfer("p-1-post", "", "", 0, "", 0, frozenset({TransferFlag.POST_PENDING_TRANSFER}), pending_id="p-1")
+    assert [r.result for r in ledger.create_transfers(db, [post])] == ["created"]
+    _, leaf = last_leaf(db)
+    assert leaf["transfers"] == [transfer_as_documented(ledger.get_transfer(db, "p-1-post"))]
+    assert [p[:2] + p[3:] for p in leaf["pendings"]] == [["p-1", "posted", 500]]
+
+
+def test_lookup_by_transfer_id_finds_its_batch_leaf(db: Database) -> None:
+    open_accounts(db, "a", "b")
+    leaf_of: dict[str, int] = {}
+    for b in range(6):
+        ids = [f"b{b}-t{i}" for i in range(b + 1)]
+        ledger.create_transfers(db, [transfer(i, amount=b + 1) for i in ids])
+        append(db, [entry(b, f"between-{b}")])  # other leaves between the batches
+        for i in ids:
+            leaf_of[i] = service.tree_size(db) - 2
+    for tid, index in leaf_of.items():
+        assert service.lookup(db, tid) == [index]
+        kind, data, _ = service.get_leaf(db, index)
+        assert kind == "ledger.batch" and tid in [row[0] for row in json.loads(data)["transfers"]]
+    ledger.create_transfers(db, [transfer("never", dr="ghost")])
+    for unknown in ("never", "b9-t0", "not a valid id", "x" * 64):
+        with pytest.raises(NotFound):
+            service.lookup(db, unknown)
+    # A reference stored with a leaf is found by the refs table (one leaf, however many times the entry names it).
+    append(db, [Entry("test.entry", b"{}", refs=("dup", "dup", "other"))])
+    assert service.lookup(db, "dup") == service.lookup(db, "other") == [service.tree_size(db) - 1]
+
+
+def decisions(db: Database, uetr: str) -> tuple[list[int], list[dict[str, Any]]]:
+    found = service.lookup(db, uetr)
+    leaves = [json.loads(service.get_leaf(db, i)[1]) for i in found]
+    assert all(leaf["kind"] == "payment.decision" and leaf["uetr"] == uetr for leaf in leaves)
+    return found, leaves
+
+
+def test_lookup_by_uetr_gives_one_leaf_per_decision_in_order(
+    make_rails: Callable[..., Rails],  # noqa: F811
+    settings: Settings,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    listed = tmp_path / "list.csv"
+    listed.write_text('id,name,aliases,kind,source\nL-1,Zhen Jiaming,,individual,"test list"\n', encoding="utf-8")
+    near = "Zhen Jiamin Wu"
+    score = Screener(load_list(listed)).screen(near).score
+    tuned = settings.model_copy(
+        update={
+            "screening_list": listed,
+            "screening_review_threshold": max(score - 1, 0),
+            "screening_reject_threshold": min(score + 1, 100),
+        }
+    )
+    r = make_rails()
+    with TestClient(create_app(tuned, db), raise_server_exceptions=False) as client:
+        r.client = client
+        settled = r.post(PAYMENTS, r.payment(target_asset="CNY", creditor_agent="sg-bank"), "cq-bank").json()
+        rejected = r.post(PAYMENTS, r.payment(), "cq-bank").json()  # cross-border without a quote: NARR
+        held = r.post(PAYMENTS, r.payment(target_asset="CNY", creditor={"name": near, "account": "1"}), "cq-bank")
+        held_uetr = held.json()["uetr"]
+        assert (settled["status"], rejected["status"], held.json()["status"]) == ("settled", "rejected", "held")
+        between = append(db, [entry(1, "between")])[0]
+        review = {"decision": "release", "reason": "same surname, different person: checked ID"}
+        released = r.post(f"{PAYMENTS}/{held_uetr}/review", review).json()
+        assert released["status"] == "settled", released
+
+    for payment in (settled, rejected, released):
+        found, leaves = decisions(db, payment["uetr"])
+        assert found == sorted(found) and len(found) == len(payment["history"])
+        assert [leaf["seq"] for leaf in leaves] == list(range(len(found)))
+        assert [leaf["status"] for leaf in leaves] == [h["status"] for h in payment["history"]]
+        # No party data in the clear.
+        blob = b"".join(service.get_leaf(db, i)[1] for i in found)
+        for clear in (b"Li Ming", b"6222020200112233", b"Tan Ah Kow", b"invoice 42", near.encode()):
+            assert clear not in blob
+
+    found, leaves = decisions(db, settled["uetr"])
+    assert found == list(range(found[0], found[0] + 3))
+    # The payment as it stood after the commit that made the leaves: settled in all three.
+    assert {leaf["payment"]["status"] for leaf in leaves} == {"settled"}
+    # The settlement's ledger batch comes just before the decisions, holds the legs, and their ids find it.
+    kind, data, _ = service.get_leaf(db, found[0] - 1)
+    legs = [row[0] for row in json.loads(data)["transfers"]]
+    assert kind == "ledger.batch" and legs
+    assert all(leg in settled["history"][-1]["detail"] for leg in legs)
+    for leg in legs:
+        assert service.lookup(db, leg) == [found[0] - 1]
+
+    found, leaves = decisions(db, rejected["uetr"])
+    assert [leaf["status"] for leaf in leaves] == ["received", "rejected"] and leaves[1]["reason"] == "NARR"
+
+    # Held, then released in a later transaction: two leaves, other leaves, then the two of the review.
+    found, leaves = decisions(db, held_uetr)
+    assert [leaf["status"] for leaf in leaves] == ["received", "held", "screened", "settled"]
+    assert found[1] + 1 == found[0] + 2 <= between < found[2] == found[3] - 1
+    assert [leaf["payment"]["status"] for leaf in leaves] == ["held", "held", "settled", "settled"]
+    assert service.receipt(db, held_uetr).index == found[-1]
+
+    # An issuance's id finds its leaf too.
+    body = {"participant_id": "cq-bank", "asset": "CNY", "amount": 1_000}
+    issued = r.post(f"{PAYMENTS}/issuance", body, "pboc-cq")
+    assert issued.status_code == 201, issued.text
+    record_id = issued.json()["id"]
+    (index,) = service.lookup(db, record_id)
+    leaf = json.loads(service.get_leaf(db, index)[1])
+    assert leaf["kind"] == "payments.issuance" and leaf["id"] == record_id and leaf["amount"] == 1_000
