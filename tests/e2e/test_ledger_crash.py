@@ -19,6 +19,7 @@ import pytest
 from fintech_zone.auth import service as auth
 from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
+from fintech_zone.journal import audit, keys
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Asset, AssetKind, NewAccount
 from tests.servers import free_port
@@ -122,6 +123,9 @@ def test_kill_9_loses_no_acknowledged_transfer(db: Database, db_url: str, tmp_pa
                 ],
             )
             assert r.json() == [{"id": "after", "result": "created"}]
+        # One leaf per committed batch, none for a batch the kill cut short; the heads signed before it verify.
+        report = audit.verify(db, keys.public_keys(tmp_path / "journal-keys"))
+        assert report.ok, [str(f) for f in report.findings[:5]]
     finally:
         server.kill()
         server.wait(timeout=10)

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from fintech_zone.auth import service as auth
 from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
+from fintech_zone.journal import audit, keys
 from fintech_zone.ledger import store as ledger_store
 from fintech_zone.ledger.model import AccountFlag
 from fintech_zone.payments import fx_store
@@ -436,6 +437,11 @@ def test_kill_9_during_load_leaves_no_half_settled_payment(db: Database, db_url:
             assert (t["ledger"], t["amount"]) == ("SGD", q["target_amount"])
             after = check_books(db, c, world)
             assert after[cross["uetr"]].status == after[same["uetr"]].status == "settled"
+            # The journal: every record that survived has its leaf and nothing else does; the heads the server signed
+            # (with the keys serve made in its directory) verify, across the kill.
+            report = audit.verify(db, keys.public_keys(tmp_path / "journal-keys"))
+            assert report.ok, [str(f) for f in report.findings[:5]]
+            assert report.leaves > len(after)
     finally:
         server.stop()
     assert "Traceback" not in server.tail(100_000), server.tail()
