@@ -10,7 +10,7 @@ from fintech_zone.auth.model import Role
 from fintech_zone.bench_cli import app as bench_app
 from fintech_zone.cli_support import open_db, print_json, report_domain_error
 from fintech_zone.db import Database
-from fintech_zone.errors import DomainError
+from fintech_zone.errors import Conflict, DomainError
 from fintech_zone.journal.cli import app as journal_app
 from fintech_zone.ledger.cli import app as ledger_app
 from fintech_zone.payments.cli import app as payments_app
@@ -91,7 +91,10 @@ def _ensure_validator_keys(settings: Settings) -> None:
     if any(keys.private_path(directory, n).exists() or keys.public_path(directory, n).exists() for n in NODES):
         return
     for node in NODES:
-        keys.generate(directory, node)
+        try:
+            keys.generate(directory, node)
+        except Conflict:  # another process (serve --workers, a second server) made it first: use that one
+            continue
     typer.echo(f"fintech-zone: created both validators' journal keys in {directory} (one machine: a pilot set-up)")
 
 

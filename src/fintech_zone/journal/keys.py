@@ -38,15 +38,26 @@ def generate(directory: Path, node: str, force: bool = False) -> bytes:
     directory.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    tmp = path.with_suffix(".key.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)  # never a half-written key file
+    try:
+        if force:
+            os.replace(tmp, path)
+        else:
+            # link() never replaces: of two processes making the key at once, one wins and the other is told.
+            os.link(tmp, path)
+    except FileExistsError as exc:
+        raise Conflict(f"{path} exists: a node's key is replaced only on purpose (--force)") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     public = _raw_public(key)
-    public_path(directory, node).write_text(public.hex() + "\n", encoding="ascii")
+    pub_tmp = public_path(directory, node).with_name(f"{public_path(directory, node).name}.{os.getpid()}.tmp")
+    pub_tmp.write_text(public.hex() + "\n", encoding="ascii")
+    os.replace(pub_tmp, public_path(directory, node))
     return public
 
 
