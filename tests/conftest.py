@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,10 @@ from fintech_zone.settings import Settings
 from fintech_zone.tables import metadata
 
 PG_ENV = "FZ_TEST_POSTGRES_URL"
+
+# No test may pick up a developer's ./journal-keys (it would start a signer in every app a test builds): the
+# session's own empty key directory, unless a test sets its own.
+os.environ["FZ_JOURNAL_KEY_DIR"] = tempfile.mkdtemp(prefix="fz-test-journal-keys-")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

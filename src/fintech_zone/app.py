@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(fx_router, prefix="/api/v1/fx", tags=["fx"], responses=api_problems)
     app.include_router(iso20022_api, prefix="/api/v1/iso20022", tags=["iso20022"], responses=api_problems)
     # Public: auditors and visitors verify the log without an account (the leaves hold no party data in clear).
-    app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400))
+    app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400, 413))
     # Pages are HTML for people, not part of the API the OpenAPI document describes.
     app.include_router(console_pages, include_in_schema=False)
     app.include_router(registry_pages, include_in_schema=False)

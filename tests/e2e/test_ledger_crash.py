@@ -29,7 +29,12 @@ BATCH = 200
 
 
 def _start(db_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FZ_DATABASE_URL": db_url, "FZ_SECRET_KEY": "crash-test"}
+    env = {
+        **os.environ,
+        "FZ_DATABASE_URL": db_url,
+        "FZ_SECRET_KEY": "crash-test",
+        "FZ_JOURNAL_KEY_DIR": str(tmp / "journal-keys"),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "fintech_zone", "serve", "--port", str(port)],
         env=env,

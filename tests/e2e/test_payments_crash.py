@@ -74,7 +74,12 @@ def start_server(db_url: str, tmp: Path, name: str = "server", port: int | None 
     """``python -m fintech_zone serve`` on ``db_url``; its output goes to ``tmp/<name>.log``."""
     port = port or free_port()
     log = tmp / f"{name}.log"
-    env = {**os.environ, "FZ_DATABASE_URL": db_url, "FZ_SECRET_KEY": "payments-e2e"}
+    env = {
+        **os.environ,
+        "FZ_DATABASE_URL": db_url,
+        "FZ_SECRET_KEY": "payments-e2e",
+        "FZ_JOURNAL_KEY_DIR": str(tmp / "journal-keys"),
+    }
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "fintech_zone", "serve", "--port", str(port)],

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 __all__ = [
     "EMPTY",
     "Reference",
-    "hash_leaf",
     "hash_children",
+    "hash_leaf",
     "mth",
     "reference_path",
     "reference_proof",
@@ -168,9 +168,7 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, path: Sequence[byt
     return sn == 0 and r == root
 
 
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]
-) -> bool:
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> bool:
     """§2.1.4.2: does ``path`` prove the tree (``first``, ``first_root``) a prefix of (``second``, ``second_root``)?"""
     if not isinstance(first, int) or not isinstance(second, int) or first < 0 or second < 0 or first > second:
         return False

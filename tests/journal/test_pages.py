@@ -100,7 +100,7 @@ def test_the_page_shows_the_latest_head_and_both_keys_without_signing_in(
     assert VERIFIED not in text and UNKNOWN not in text
     # The time is written out in UTC next to the milliseconds the validators signed.
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC", text)
-    assert f"{signed.head.timestamp} ms since 1970-01-01 UTC" in text
+    assert f"({signed.head.timestamp} ms since 1970-01-01 UTC)" in text
 
 
 def test_a_payments_uetr_shows_its_leaf_path_and_the_head_it_verifies_against(
@@ -111,7 +111,7 @@ def test_a_payments_uetr_shows_its_leaf_path_and_the_head_it_verifies_against(
     sign(db, key_dir)
     head = service.latest_head(db).head
     index = service.lookup(db, uetr)[-1]
-    kind, data, leaf_hash = service.get_leaf(db, index)
+    kind, _data, leaf_hash = service.get_leaf(db, index)
 
     status, text = page(client, uetr)
     assert status == 200 and VERIFIED in text
@@ -130,7 +130,9 @@ def test_a_payments_uetr_shows_its_leaf_path_and_the_head_it_verifies_against(
     assert f"<dd>{service.lookup(db, transfer_id(uetr, 1))[-1]}</dd>" in text
 
 
-def test_an_issuance_id_verifies(make_rails: Callable[..., Rails], client: TestClient, db: Database, key_dir: Path) -> None:
+def test_an_issuance_id_verifies(
+    make_rails: Callable[..., Rails], client: TestClient, db: Database, key_dir: Path
+) -> None:
     rails = make_rails(fund=False)
     body = {"participant_id": "cq-bank", "asset": "CNY", "amount": 1_000_000}
     assert rails.post("/api/v1/payments/reserves", body, "pboc-cq").status_code == 201
@@ -200,7 +202,11 @@ def test_a_signature_that_does_not_match_the_published_key_is_not_verified(
 @pytest.mark.parametrize(
     ("lang", "present", "absent"),
     [
-        ("zh", ["验证一笔支付", "已验证：此记录在两个验证节点共同签名的日志中。", "重庆验证节点", "新加坡验证节点"], "Verify a payment"),
+        (
+            "zh",
+            ["验证一笔支付", "已验证：此记录在两个验证节点共同签名的日志中。", "重庆验证节点", "新加坡验证节点"],
+            "Verify a payment",
+        ),
         ("en", ["Verify a payment", VERIFIED, "Chongqing validator", "Singapore validator"], "验证一笔支付"),
     ],
 )

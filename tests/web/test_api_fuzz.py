@@ -32,7 +32,9 @@ MAX_EXAMPLES = int(os.environ.get("FZ_FUZZ_EXAMPLES", "25"))
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_MEMBERS = ("type", "title", "status", "detail")
 
-_schema_app = create_app(Settings(database_url="sqlite://", secret_key="fuzz", migrate_on_start=False))
+_schema_app = create_app(
+    Settings(database_url="sqlite://", secret_key="fuzz", migrate_on_start=False, journal_signer=False)
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", _schema_app).include(path_regex=r"^/api/v1/")
 # Valid requests (accepted, or refused with a problem) and invalid ones (refused with a problem, never a 500).
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

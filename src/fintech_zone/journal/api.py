@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from fintech_zone.errors import NotFound
 from fintech_zone.journal import keys, service
@@ -23,9 +23,16 @@ from fintech_zone.web.security import DB
 
 router = APIRouter()
 Size = Annotated[int, Query(ge=0, le=2**62)]
+Index = Annotated[int, Path(ge=0, le=2**62)]
+PathSize = Annotated[int, Path(ge=0, le=2**62)]
 
 
-@router.get("/head", response_model=HeadOut, summary="The latest tree head signed by both validators")
+@router.get(
+    "/head",
+    response_model=HeadOut,
+    summary="The latest tree head signed by both validators",
+    responses=problem_responses(404),
+)
 def head(db: DB) -> HeadOut:
     return HeadOut.of(service.latest_head(db))
 
@@ -34,13 +41,18 @@ def head(db: DB) -> HeadOut:
     "/heads/{tree_size}",
     response_model=HeadOut,
     summary="The head recorded at a tree size, with the signatures it has so far",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
-def head_at(tree_size: int, db: DB) -> HeadOut:
+def head_at(tree_size: PathSize, db: DB) -> HeadOut:
     return HeadOut.of(service.head_at(db, tree_size))
 
 
-@router.get("/keys", response_model=KeysOut, summary="The validators' published Ed25519 public keys (hex)")
+@router.get(
+    "/keys",
+    response_model=KeysOut,
+    summary="The validators' published Ed25519 public keys (hex)",
+    responses=problem_responses(404),
+)
 def published_keys(request: Request) -> KeysOut:
     found = keys.public_keys(request.app.state.settings.journal_key_dir)
     if not found:
@@ -52,9 +64,9 @@ def published_keys(request: Request) -> KeysOut:
     "/leaves/{index}",
     response_model=LeafOut,
     summary="A leaf: its exact bytes (base64) and hash",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
-def leaf(index: int, db: DB) -> LeafOut:
+def leaf(index: Index, db: DB) -> LeafOut:
     kind, data, leaf_hash = service.get_leaf(db, index)
     return LeafOut(index=index, kind=kind, data=base64.b64encode(data).decode(), leaf_hash=leaf_hash.hex())
 
@@ -85,7 +97,7 @@ def consistency(first: Size, second: Size, db: DB) -> ConsistencyOut:
     "/lookup",
     response_model=LookupOut,
     summary="The leaf of a business reference: a payment's UETR, an issuance id or a ledger transfer id",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def lookup(ref: Annotated[str, Query(min_length=1, max_length=64)], db: DB) -> LookupOut:
     found = service.lookup(db, ref)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from fintech_zone.errors import FieldError, InvalidInput
 
 LEAF_VERSION = 1
@@ -27,7 +29,16 @@ SIGNED_PREFIX = b"fintech-zone journal tree head v1\n"
 def canonical(value: Any) -> bytes:
     """The one byte string a leaf's record serialises to (see the module notes)."""
     _check(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    return _encode(value)
+
+
+def _encode(value: Any) -> bytes:
+    # orjson writes what json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) writes for
+    # these types (tests/journal/test_canonical.py checks it), ten times faster: a ledger batch's leaf is 1 MB.
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:  # a lone surrogate in a string, an integer beyond 64 bits
+        raise ValueError(f"a leaf cannot hold this value: {exc}") from exc
 
 
 def _check(value: Any) -> None:
@@ -60,9 +71,7 @@ def leaf(kind: str, **fields: Any) -> bytes:
 def trusted_leaf(kind: str, **fields: Any) -> bytes:
     """``leaf`` without the type walk, for builders whose values are ints, strings and None by construction (a
     ledger batch's leaf holds some 100,000 values; the walk would cost a tenth of the batch)."""
-    return json.dumps(
-        {"kind": kind, "v": LEAF_VERSION, **fields}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    ).encode()
+    return _encode({"kind": kind, "v": LEAF_VERSION, **fields})
 
 
 def parse_leaf(data: bytes) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def journal_page(request: Request, db: DB, ref: str | None = None) -> Response:
     public = _public_keys(request)
     ref = (ref or "").strip()
     receipt: service.Receipt | None = None
-    if ref and len(ref) <= MAX_REF:
+    if ref and len(ref) <= MAX_REF:  # (control characters never get here: web/limits.py answers 400)
         try:
             receipt = service.receipt(db, ref)
         except NotFound:

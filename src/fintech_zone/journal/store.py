@@ -24,6 +24,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fintech_zone.db.metadata import metadata
 from fintech_zone.journal import merkle
@@ -111,9 +113,12 @@ def lock(conn: Connection) -> tuple[int, list[bytes]]:
     if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the database's write lock
         query = query.with_for_update()
     row = conn.execute(query).first()
-    if row is None:  # a schema made without the migrations, which insert the row (tests' create_all)
-        conn.execute(state.insert().values(id=1, tree_size=0, frontier=b""))
-        return 0, []
+    if row is None:
+        # The migration inserts the row; a table emptied since (tests truncate) gets it back here. Two first
+        # appends at once must not both insert it: one does, both then lock it.
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        conn.execute(insert(state).values(id=1, tree_size=0, frontier=b"").on_conflict_do_nothing())
+        row = conn.execute(query).one()
     return int(row.tree_size), _split_frontier(bytes(row.frontier))
 
 
@@ -138,13 +143,17 @@ def append(
     """Store leaves (already numbered from ``size``), their new interior nodes, references and the new state."""
     new_size, new_frontier, new_nodes = merkle.extend(size, frontier, (r[3] for r in rows))
     driver = _Driver(conn)
-    driver.insert(leaves, ("idx", "kind", "data", "leaf_hash", "first_timestamp", "last_timestamp"), rows)
-    driver.insert(nodes, ("node", "hash"), [(level << LEVEL_SHIFT | i, h) for level, i, h in new_nodes])
-    driver.insert(refs, ("ref", "leaf"), leaf_refs)
-    m = driver.mark
-    driver.cursor.execute(
-        f"UPDATE {state.name} SET tree_size = {m}, frontier = {m} WHERE id = 1", (new_size, b"".join(new_frontier))
-    )
+    try:
+        driver.insert(leaves, ("idx", "kind", "data", "leaf_hash", "first_timestamp", "last_timestamp"), rows)
+        driver.insert(nodes, ("node", "hash"), [(level << LEVEL_SHIFT | i, h) for level, i, h in new_nodes])
+        driver.insert(refs, ("ref", "leaf"), leaf_refs)
+        m = driver.mark
+        driver.cursor.execute(
+            f"UPDATE {state.name} SET tree_size = {m}, frontier = {m} WHERE id = 1",
+            (new_size, b"".join(new_frontier)),
+        )
+    finally:
+        driver.cursor.close()
 
 
 def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

@@ -25,14 +25,25 @@ from fintech_zone.ledger.model import Account, Outcome, Transfer
 KIND = "ledger.batch"
 
 
+_FLAG_NAMES: dict[frozenset[Any], list[str]] = {}
+
+
+def _names(flags: frozenset[Any]) -> list[str]:
+    # A batch has thousands of transfers and a handful of distinct flag sets: sort each set once.
+    names = _FLAG_NAMES.get(flags)
+    if names is None:
+        names = _FLAG_NAMES[flags] = sorted(flags)
+    return names
+
+
 def account_row(a: Account) -> list[Any]:
-    return [a.id, a.ledger, a.code, sorted(a.flags), a.owner_id, a.timestamp]
+    return [a.id, a.ledger, a.code, _names(a.flags), a.owner_id, a.timestamp]
 
 
 def transfer_row(t: Transfer) -> list[Any]:
     return [
         t.id, t.debit_account_id, t.credit_account_id, t.amount, t.requested_amount, t.ledger, t.code,
-        sorted(t.flags), t.pending_id, t.timeout, t.reference, t.user_data, t.timestamp,
+        _names(t.flags), t.pending_id, t.timeout, t.reference, t.user_data, t.timestamp,
     ]  # fmt: skip
 
 

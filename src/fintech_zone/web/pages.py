@@ -13,7 +13,13 @@ from fintech_zone.web.i18n import Translator, choose_lang
 from fintech_zone.web.security import session_principal
 
 LANG_COOKIE = "fz_lang"
-TEMPLATE_PACKAGES = ("fintech_zone.web", "fintech_zone.registry", "fintech_zone.progress", "fintech_zone.payments")
+TEMPLATE_PACKAGES = (
+    "fintech_zone.web",
+    "fintech_zone.registry",
+    "fintech_zone.progress",
+    "fintech_zone.payments",
+    "fintech_zone.journal",
+)
 
 env = Environment(
     loader=ChoiceLoader([PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]),
