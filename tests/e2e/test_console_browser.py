@@ -12,50 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from fintech_zone.app import create_app
 from fintech_zone.auth import service as auth
 from fintech_zone.auth.model import Role
 from fintech_zone.db import Database
 from fintech_zone.settings import Settings
+from tests.e2e.conftest import only_local, require_chromium
 from tests.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 README_PICTURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "progress-zh.png"
 
 
 @pytest.fixture
 def server(seeded: Database, db_url: str) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed at /usr/bin/chromium (./zone test installs it)")
+    require_chromium()
     app = create_app(Settings(database_url=db_url, secret_key="e2e", migrate_on_start=False), seeded)
     with serving(app) as url:
         yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
-def _only_local(page: Page, base: str) -> list[str]:
-    outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
-    return outside
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -64,7 +39,7 @@ def test_sign_in_switch_language_and_read_the_timeline(
 ) -> None:
     token, _ = auth.create_token(seeded, Role.OPERATOR, None, "browser test")
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    outside = _only_local(page, server)
+    outside = only_local(page, server)
 
     page.goto(f"{server}/progress")
     expect(page).to_have_url(f"{server}/login?next=/progress")

@@ -7,18 +7,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
 from fintech_zone.journal import keys, service
 from fintech_zone.journal.model import NODES
 from fintech_zone.settings import Settings
+from tests.e2e.conftest import only_local, require_chromium
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import Rails
 from tests.servers import serving
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 make_rails = payments_fixtures.make_rails  # the payments tests' rails world, built over this module's settings
 
@@ -53,34 +52,9 @@ def uetr(make_rails: Callable[..., Rails], db: Database, key_dir: Path) -> str:
 
 @pytest.fixture
 def server(settings: Settings, db: Database) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed at /usr/bin/chromium (./zone test installs it)")
+    require_chromium()
     with serving(create_app(settings, db)) as url:
         yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
-def _only_local(page: Page, base: str) -> list[str]:
-    outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
-    return outside
 
 
 def _fits_the_width(page: Page) -> bool:
@@ -92,7 +66,7 @@ def test_type_a_uetr_press_enter_and_see_it_verified(
     uetr: str, server: str, browser: Browser, db: Database, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    outside = _only_local(page, server)
+    outside = only_local(page, server)
 
     page.goto(f"{server}/journal")
     expect(page.get_by_role("heading", level=1)).to_have_text("Verify a payment")
