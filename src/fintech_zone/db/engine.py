@@ -82,6 +82,13 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for ONE read statement, without BEGIN: a single statement reads one consistent snapshot
+        on its own, and the transaction's round trips cost more than a small read (a journal proof)."""
+        with self.engine.connect() as conn:
+            yield conn
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self._writers is not None:

@@ -41,6 +41,7 @@ __all__ = [
     "frontier_root",
     "inclusion_proof",
     "leaf_hash",
+    "leaf_hashes",
     "node_hash",
     "range_parts",
     "root",
@@ -69,6 +70,12 @@ def leaf_hash(data: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """Hash of an interior node: SHA-256(0x01 || left || right)."""
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
+
+
+def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each, for appends of many leaves (one call, not one per leaf)."""
+    sha256, prefix = hashlib.sha256, _LEAF_PREFIX
+    return [sha256(prefix + d).digest() for d in datas]
 
 
 def _split(n: int) -> int:
@@ -258,15 +265,15 @@ def extend(
     levels = [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
     stack = list(zip(levels, frontier, strict=True))
     new: list[tuple[int, int, bytes]] = []
+    sha256, prefix, add = hashlib.sha256, _NODE_PREFIX, new.append  # bound once: this loop runs per leaf
     for h in leaf_hashes:
         if len(h) != HASH_SIZE:
             raise ValueError(f"a leaf hash is {HASH_SIZE} bytes")
         level, acc = 0, h
         while stack and stack[-1][0] == level:
-            _, left = stack.pop()
-            acc = node_hash(left, acc)
+            acc = sha256(prefix + stack.pop()[1] + acc).digest()
             level += 1
-            new.append((level, size >> level, acc))
+            add((level, size >> level, acc))
         stack.append((level, acc))
         size += 1
     return size, [h for _, h in stack], new

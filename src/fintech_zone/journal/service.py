@@ -8,7 +8,7 @@ Lock order: a transaction that appends takes the journal's lock (``lock_in``) be
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -33,11 +33,12 @@ def append_in(conn: Connection, entries: Sequence[Entry]) -> list[int]:
     if not entries:
         return []
     size, frontier = store.lock(conn)
-    rows: list[store.LeafRow] = []
-    refs: list[tuple[str, int]] = []
-    for i, e in enumerate(entries, start=size):
-        rows.append((i, e.kind, e.data, merkle.leaf_hash(e.data), e.first_timestamp, e.last_timestamp))
-        refs.extend((ref, i) for ref in dict.fromkeys(e.refs))
+    hashes = merkle.leaf_hashes([e.data for e in entries])
+    rows: list[store.LeafRow] = [
+        (i, e.kind, e.data, h, e.first_timestamp, e.last_timestamp)
+        for i, e, h in zip(range(size, size + len(entries)), entries, hashes, strict=True)
+    ]
+    refs = [(ref, i) for i, e in enumerate(entries, start=size) if e.refs for ref in dict.fromkeys(e.refs)]
     store.append(conn, size, frontier, rows, refs)
     return list(range(size, size + len(entries)))
 
@@ -150,15 +151,15 @@ def get_leaf(db: Database, index: int) -> tuple[str, bytes, bytes]:
     return found
 
 
-def _subtree_reader(conn: Connection, ranges: list[tuple[int, int]]) -> merkle.SubtreeHash:
-    """A ``subtree`` callback answering the given ranges from one read of the stored nodes they need."""
+def _subtree_reader(conn: Connection, ranges: list[tuple[int, int]]) -> tuple[int, merkle.SubtreeHash]:
+    """The log's size, and a ``subtree`` callback answering the given ranges, from one read of the stored nodes."""
     parts = {r: merkle.range_parts(*r) for r in ranges}
     stored = store.subtree_hashes(conn, (p for ps in parts.values() for p in ps))
 
     def subtree(start: int, end: int) -> bytes:
         return merkle.fold_parts([stored[p] for p in parts[(start, end)]])
 
-    return subtree
+    return stored.tree_size, subtree
 
 
 def _ranges(proof: object) -> list[tuple[int, int]]:
@@ -172,8 +173,7 @@ def _ranges(proof: object) -> list[tuple[int, int]]:
     return asked
 
 
-def _check_sizes(conn: Connection, **sizes: int) -> int:
-    size = store.read_state(conn)[0]
+def _check_sizes(size: int, **sizes: int) -> None:
     errors = [
         FieldError(name, f"must be between 0 and the log's size {size}", "range")
         for name, value in sizes.items()
@@ -181,50 +181,50 @@ def _check_sizes(conn: Connection, **sizes: int) -> int:
     ]
     if errors:
         raise InvalidInput(errors)
-    return size
+
+
+def _proof(conn: Connection, run: Callable[[merkle.SubtreeHash], list[bytes]], **sizes: int) -> list[bytes]:
+    """Run a proof over the stored tree: the ranges it asks for, read in one statement with the log's size, which
+    the sizes asked about must not exceed."""
+    size, subtree = _subtree_reader(conn, _ranges(run))
+    _check_sizes(size, **sizes)
+    return run(subtree)
 
 
 def inclusion_in(conn: Connection, index: int, tree_size: int) -> list[bytes]:
-    def run(sub: merkle.SubtreeHash) -> list[bytes]:
-        return merkle.inclusion_proof(index, tree_size, sub)
-
-    return run(_subtree_reader(conn, _ranges(run)))
+    return _proof(conn, lambda sub: merkle.inclusion_proof(index, tree_size, sub), tree_size=tree_size)
 
 
 def consistency_in(conn: Connection, first: int, second: int) -> list[bytes]:
-    def run(sub: merkle.SubtreeHash) -> list[bytes]:
-        return merkle.consistency_proof(first, second, sub)
-
-    return run(_subtree_reader(conn, _ranges(run)))
+    return _proof(conn, lambda sub: merkle.consistency_proof(first, second, sub), first=first, second=second)
 
 
 def _root_at(conn: Connection, size: int) -> bytes:
     if size == 0:
         return merkle.EMPTY_ROOT
-    return _subtree_reader(conn, [(0, size)])(0, size)
+    return _proof(conn, lambda sub: [sub(0, size)], tree_size=size)[0]
 
 
 def inclusion_proof(db: Database, index: int, tree_size: int) -> list[bytes]:
-    """The RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves: O(log n) stored reads."""
-    with db.read() as conn:
-        _check_sizes(conn, tree_size=tree_size)
-        if not 0 <= index < tree_size:
-            raise InvalidInput([FieldError("index", f"a leaf of a tree of size {tree_size} is 0..{tree_size - 1}")])
+    """The RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves: O(log n) stored hashes,
+    one statement."""
+    if not 0 <= index < tree_size:
+        raise InvalidInput([FieldError("index", f"a leaf of a tree of size {tree_size} is 0..{max(tree_size - 1, 0)}")])
+    with db.single_read() as conn:
         return inclusion_in(conn, index, tree_size)
 
 
 def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
     """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
-    with db.read() as conn:
-        _check_sizes(conn, first=first, second=second)
-        if first > second:
-            raise InvalidInput([FieldError("first", "the first size cannot exceed the second", "order")])
+    if first > second:
+        raise InvalidInput([FieldError("first", "the first size cannot exceed the second", "order")])
+    with db.single_read() as conn:
         return consistency_in(conn, first, second)
 
 
 def root_at(db: Database, tree_size: int) -> bytes:
-    with db.read() as conn:
-        _check_sizes(conn, tree_size=tree_size)
+    _check_sizes(max(tree_size, 0), tree_size=tree_size)  # no negative size; the log's size is checked below
+    with db.single_read() as conn:
         return _root_at(conn, tree_size)
 
 

@@ -8,6 +8,7 @@ edge's complete subtrees), which is all an append reads; its row is the log's lo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +32,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from fintech_zone.db.metadata import metadata
 from fintech_zone.journal import merkle
 from fintech_zone.journal.model import NODES, SignedHead, TreeHead
+
+# On SQLite an INTEGER PRIMARY KEY is the table's rowid: BIGINT would add a second B-tree for the key, which
+# cost every append a third of its time.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 LEVEL_SHIFT = 48
 """A node's key is level << 48 | index: one integer primary key, room for 2**48 leaves."""
@@ -45,7 +51,7 @@ state = Table(
 leaves = Table(
     "journal_leaves",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", RowId, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary, nullable=False),
@@ -53,13 +59,19 @@ leaves = Table(
     # without a look-up row per transfer.
     Column("first_timestamp", BigInteger, nullable=True),
     Column("last_timestamp", BigInteger, nullable=True),
-    Index("ix_journal_leaves_last_timestamp", "last_timestamp"),
+    # Only ledger batches' leaves have one: the other leaves add nothing to the index.
+    Index(
+        "ix_journal_leaves_last_timestamp",
+        "last_timestamp",
+        sqlite_where=text("last_timestamp IS NOT NULL"),
+        postgresql_where=text("last_timestamp IS NOT NULL"),
+    ),
 )
 
 nodes = Table(
     "journal_nodes",
     metadata,
-    Column("node", BigInteger, primary_key=True, autoincrement=False),
+    Column("node", RowId, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary, nullable=False),
 )
 
@@ -141,7 +153,7 @@ def append(
     leaf_refs: list[tuple[str, int]],
 ) -> None:
     """Store leaves (already numbered from ``size``), their new interior nodes, references and the new state."""
-    new_size, new_frontier, new_nodes = merkle.extend(size, frontier, (r[3] for r in rows))
+    new_size, new_frontier, new_nodes = merkle.extend(size, frontier, [r[3] for r in rows])
     driver = _Driver(conn)
     try:
         driver.insert(leaves, ("idx", "kind", "data", "leaf_hash", "first_timestamp", "last_timestamp"), rows)
@@ -156,19 +168,43 @@ def append(
         driver.cursor.close()
 
 
-def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes of complete aligned subtrees (level, index): leaves from their table, the rest by key."""
+class StoredNodes(dict[tuple[int, int], bytes]):
+    """Stored subtree hashes by (level, index), and the log's size read in the same statement."""
+
+    tree_size: int = 0
+
+
+def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> StoredNodes:
+    """Stored hashes of complete aligned subtrees (level, index) — leaves' from their table, the rest by key — and
+    the log's size, in ONE statement on the driver's cursor: a proof is a handful of rows, and three statements
+    through SQLAlchemy cost most of its time (docs/benchmarks.md)."""
     wanted = set(parts)
-    found: dict[tuple[int, int], bytes] = {}
-    leaf_ids = sorted(i for level, i in wanted if level == 0)
-    node_keys = sorted(level << LEVEL_SHIFT | i for level, i in wanted if level > 0)
-    if leaf_ids:
-        for idx, h in conn.execute(select(leaves.c.idx, leaves.c.leaf_hash).where(leaves.c.idx.in_(leaf_ids))):
-            found[(0, int(idx))] = bytes(h)
-    if node_keys:
-        for key, h in conn.execute(select(nodes.c.node, nodes.c.hash).where(nodes.c.node.in_(node_keys))):
-            key = int(key)
-            found[(key >> LEVEL_SHIFT, key & ((1 << LEVEL_SHIFT) - 1))] = bytes(h)
+    leaf_ids = [i for level, i in wanted if level == 0]
+    node_keys = [level << LEVEL_SHIFT | i for level, i in wanted if level > 0]
+    driver = _Driver(conn)
+    params: tuple[Any, Any]
+    if driver.sqlite:
+        where, params = "IN (SELECT value FROM json_each(?))", (json.dumps(leaf_ids), json.dumps(node_keys))
+    else:
+        where, params = "= ANY(%s)", (leaf_ids, node_keys)
+    sql = (
+        f"SELECT 0, idx, leaf_hash FROM {leaves.name} WHERE idx {where}"
+        f" UNION ALL SELECT 1, node, hash FROM {nodes.name} WHERE node {where}"
+        f" UNION ALL SELECT 2, tree_size, frontier FROM {state.name} WHERE id = 1"
+    )
+    found = StoredNodes()
+    mask = (1 << LEVEL_SHIFT) - 1
+    try:
+        driver.cursor.execute(sql, params)
+        for table, key, h in driver.cursor.fetchall():
+            if table == 0:
+                found[(0, key)] = bytes(h)
+            elif table == 1:
+                found[(key >> LEVEL_SHIFT, key & mask)] = bytes(h)
+            else:
+                found.tree_size = key
+    finally:
+        driver.cursor.close()
     return found
 
 

@@ -15,6 +15,9 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# SQLite's INTEGER PRIMARY KEY is the rowid itself (BIGINT would build a second B-tree for the key).
+ROWID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     state = op.create_table(
@@ -27,7 +30,7 @@ def upgrade() -> None:
     op.bulk_insert(state, [{"id": 1, "tree_size": 0, "frontier": b""}])
     op.create_table(
         "journal_leaves",
-        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("idx", ROWID, autoincrement=False, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
@@ -35,10 +38,17 @@ def upgrade() -> None:
         sa.Column("last_timestamp", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_journal_leaves")),
     )
-    op.create_index("ix_journal_leaves_last_timestamp", "journal_leaves", ["last_timestamp"], unique=False)
+    op.create_index(
+        "ix_journal_leaves_last_timestamp",
+        "journal_leaves",
+        ["last_timestamp"],
+        unique=False,
+        sqlite_where=sa.text("last_timestamp IS NOT NULL"),
+        postgresql_where=sa.text("last_timestamp IS NOT NULL"),
+    )
     op.create_table(
         "journal_nodes",
-        sa.Column("node", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("node", ROWID, autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("node", name=op.f("pk_journal_nodes")),
     )
