@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from fintech_zone.ledger import store
@@ -28,6 +29,12 @@ HISTORY_FIELDS = ("account_id", "timestamp", "debits_pending", "debits_posted", 
 FAILED_FIELDS = ("kind", "id", "result")
 
 Problem = tuple[int | None, str]
+
+
+def _as_logged(row: tuple[Any, ...]) -> list[Any]:
+    """A row as the log reads back: JSON arrays all the way down (the builders write tuples)."""
+    logged: list[Any] = orjson.loads(orjson.dumps(row))
+    return logged
 
 
 def _pair(row: Any) -> tuple[Any, Any]:
@@ -72,10 +79,10 @@ class LedgerAudit:
             if logged is None:
                 problems.append((None, f"account {a.id!r} is in the database but in no leaf"))
                 continue
-            mine = account_row(a)
+            mine = _as_logged(account_row(a))
             if mine != logged[1]:
                 problems.append((logged[0], _diff(f"account {a.id!r}", ACCOUNT_FIELDS, mine, logged[1])))
-            balance = balance_row(a)
+            balance = _as_logged(balance_row(a))
             last = self.balances.get(a.id, (logged[0], [a.id, 0, 0, 0, 0]))
             if balance != last[1]:
                 problems.append((last[0], _diff(f"account {a.id!r}", BALANCE_FIELDS, balance, last[1])))
@@ -86,7 +93,7 @@ class LedgerAudit:
             logged = transfers.pop(t.id, None)
             if logged is None:
                 problems.append((None, f"transfer {t.id!r} is in the database but in no leaf"))
-            elif (mine := transfer_row(t)) != logged[1]:
+            elif (mine := _as_logged(transfer_row(t))) != logged[1]:
                 problems.append((logged[0], _diff(f"transfer {t.id!r}", TRANSFER_FIELDS, mine, logged[1])))
         problems += [
             (i, f"leaf creates transfer {k!r}, which the database does not hold") for k, (i, _) in transfers.items()
