@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fintech_zone.cli import app as cli
 from fintech_zone.db import Database
 from fintech_zone.journal import audit, keys, service, store
-from fintech_zone.journal.model import NODES, Entry
+from fintech_zone.journal.model import NODES, Entry, TreeHead
 from tests.payments.conftest import Rails
 from tests.payments.conftest import make_rails as make_rails  # the fixture, used by name
 
@@ -241,3 +241,19 @@ def test_the_cli_exits_0_when_all_holds_1_naming_the_bad_leaf_and_2_on_bad_input
     )
     assert wrong.returncode == 2, wrong.stderr
     assert "64 hex digits" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_a_signed_empty_head_must_have_the_empty_trees_root(db: Database, tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    for node in NODES:
+        keys.generate(key_dir, node)
+    bogus = TreeHead(0, b"\x11" * 32, 1_790_000_000_000)
+    with db.transaction() as conn:
+        store.insert_head(conn, bogus)
+    for node in NODES:
+        key = keys.load_private(key_dir, node)
+        assert key is not None
+        with db.transaction() as conn:  # signed by the real keys, so only the root itself can give it away
+            store.add_signature(conn, 0, node, key.sign(bogus.signed_message()))
+    first = audit.verify(db, keys.public_keys(key_dir)).first
+    assert first is not None and first.index == 0 and "empty tree's root" in first.what

@@ -410,10 +410,14 @@ T0 = 1_790_000_000_000  # a fixed moment (ms) for heads made at a chosen time
 
 
 def test_a_head_is_made_only_when_one_is_due(db: Database) -> None:
-    assert service.make_head(db, every_leaves=1, every_ms=0, at_ms=T0) is None  # an empty log has no head
+    # The first head is due at once, even of the empty log (its root: SHA-256 of nothing); then only growth counts.
+    empty = service.make_head(db, every_leaves=10, every_ms=60_000, at_ms=T0)
+    assert empty is not None and (empty.tree_size, empty.root_hash) == (0, merkle.EMPTY_ROOT)
+    assert service.make_head(db, every_leaves=1, every_ms=0, at_ms=T0) is None  # no growth
     append(db, [entry(i) for i in range(5)])
-    first = service.make_head(db, every_leaves=10, every_ms=60_000, at_ms=T0)
-    assert first is not None and (first.tree_size, first.timestamp) == (5, T0)  # the first head is always due
+    assert service.make_head(db, every_leaves=10, every_ms=60_000, at_ms=T0 + 59_999) is None  # 5 leaves, 59.999 s
+    first = service.make_head(db, every_leaves=5, every_ms=60_000, at_ms=T0)
+    assert first is not None and (first.tree_size, first.timestamp) == (5, T0)
     assert first.root_hash == service.root_at(db, 5)
     assert service.make_head(db, every_leaves=10, every_ms=60_000, at_ms=T0 + 120_000) is None  # no growth
     append(db, [entry(i) for i in range(5, 8)])
@@ -427,7 +431,7 @@ def test_a_head_is_made_only_when_one_is_due(db: Database) -> None:
     append(db, [entry(18)])
     late = service.make_head(db, every_leaves=1, every_ms=0, at_ms=T0)
     assert late is not None and late.timestamp == T0 + 60_001
-    assert [h.head for h in service.heads(db)] == [first, by_time, by_size, late]
+    assert [h.head for h in service.heads(db)] == [empty, first, by_time, by_size, late]
     assert all(not h.signatures for h in service.heads(db))
     with pytest.raises(NotFound):
         service.latest_head(db)  # none is final before both validators sign

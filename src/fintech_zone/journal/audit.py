@@ -243,6 +243,9 @@ def _replay(
     proven = 0  # leaves covered by the last head that matched
     last_time = 0
     nodes_to_check: list[tuple[int, int, bytes]] = []
+    empty = head_at.get(0)
+    if empty is not None and empty.head.root_hash != merkle.EMPTY_ROOT:
+        report.findings.append(Finding(0, "the head signed at size 0 does not have the empty tree's root"))
     for index, data, stored in leaves:
         if index != size:
             report.findings.append(Finding(size, f"leaf missing: the log goes from leaf {size - 1} to leaf {index}"))

@@ -146,9 +146,11 @@ class Entry:
 
 
 def head_due(size: int, last: TreeHead | None, now_ms: int, every_leaves: int, every_ms: int) -> bool:
-    """A new head is due when the log has grown by ``every_leaves`` since the last head, or has grown at all and
-    the last head is ``every_ms`` old."""
-    last_size = last.tree_size if last else 0
-    if size <= last_size:
+    """The first head is due at once, even of the empty log (RFC 9162 signs those too: its root is SHA-256 of
+    nothing), so a new platform publishes a signed head from the start. After that a head is due when the log has
+    grown by ``every_leaves`` since the last head, or has grown at all and the last head is ``every_ms`` old."""
+    if last is None:
+        return True
+    if size <= last.tree_size:
         return False
-    return last is None or size - last_size >= every_leaves or now_ms - last.timestamp >= every_ms
+    return size - last.tree_size >= every_leaves or now_ms - last.timestamp >= every_ms
