@@ -91,7 +91,7 @@ def stamp(moment: datetime | None) -> str | None:
     """A time as leaves write it: RFC 3339 UTC with microseconds, e.g. 2026-11-27T09:30:00.000000Z."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fintech_zone.db.metadata import metadata
 from fintech_zone.journal import merkle
@@ -120,18 +118,30 @@ class _Driver:
 
 
 def lock(conn: Connection) -> tuple[int, list[bytes]]:
-    """The log's size and frontier, locked until the transaction ends (appends go one after another)."""
-    query = select(state.c.tree_size, state.c.frontier).where(state.c.id == 1)
-    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the database's write lock
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None:
-        # The migration inserts the row; a table emptied since (tests truncate) gets it back here. Two first
-        # appends at once must not both insert it: one does, both then lock it.
-        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-        conn.execute(insert(state).values(id=1, tree_size=0, frontier=b"").on_conflict_do_nothing())
-        row = conn.execute(query).one()
-    return int(row.tree_size), _split_frontier(bytes(row.frontier))
+    """The log's size and frontier, locked until the transaction ends (appends go one after another). On the
+    driver's cursor: every payment takes this lock a few times, and a Core statement cost 0.3 ms each time."""
+    driver = _Driver(conn)
+    # SQLite's BEGIN IMMEDIATE already holds the database's write lock.
+    sql = _LOCK_STATE if driver.sqlite else _LOCK_STATE + " FOR UPDATE"
+    try:
+        driver.cursor.execute(sql)
+        row = driver.cursor.fetchone()
+        if row is None:
+            # The migration inserts the row; a table emptied since (tests truncate) gets it back here. Two first
+            # appends at once must not both insert it: one does, both then lock it.
+            driver.cursor.execute(
+                f"INSERT INTO {state.name} (id, tree_size, frontier) VALUES (1, 0, {driver.mark})"
+                " ON CONFLICT DO NOTHING",
+                (b"",),
+            )
+            driver.cursor.execute(sql)
+            row = driver.cursor.fetchone()
+    finally:
+        driver.cursor.close()
+    return int(row[0]), _split_frontier(bytes(row[1]))
+
+
+_LOCK_STATE = f"SELECT tree_size, frontier FROM {state.name} WHERE id = 1"
 
 
 def read_state(conn: Connection) -> tuple[int, list[bytes]]:

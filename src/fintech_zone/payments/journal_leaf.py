@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from fintech_zone.journal.model import Entry, canonical, leaf, stamp
+from fintech_zone.journal.model import Entry, canonical, leaf, stamp, trusted_leaf
 from fintech_zone.payments.model import Decision, Payment
 
 DECISION = "payment.decision"
@@ -57,9 +57,12 @@ def payment_state(p: Payment, salt: str) -> dict[str, Any]:
     }
 
 
-def decision_entry(p: Payment, salt: str, seq: int, d: Decision) -> Entry:
-    """The leaf of decision ``seq`` of ``p``, with the payment as it stands after the commit that made it."""
-    data = leaf(
+def decision_entry(p: Payment, salt: str, seq: int, d: Decision, state: dict[str, Any] | None = None) -> Entry:
+    """The leaf of decision ``seq`` of ``p``, with the payment as it stands after the commit that made it
+    (``state``: ``payment_state(p, salt)`` when the caller has it already)."""
+    # trusted_leaf: every value comes from the typed records (strings, ints, None), and a payment writes three of
+    # these leaves in its writer's turn.
+    data = trusted_leaf(
         DECISION,
         uetr=p.uetr,
         seq=seq,
@@ -68,13 +71,14 @@ def decision_entry(p: Payment, salt: str, seq: int, d: Decision) -> Entry:
         at=stamp(d.at),
         actor=d.actor[:80],
         detail_digest=_digest(salt, d.detail[:500]),
-        payment=payment_state(p, salt),
+        payment=payment_state(p, salt) if state is None else state,
     )
     return Entry(DECISION, data, refs=(p.uetr,))
 
 
 def decision_entries(p: Payment, salt: str, first_seq: int, decisions: list[Decision]) -> list[Entry]:
-    return [decision_entry(p, salt, first_seq + i, d) for i, d in enumerate(decisions)]
+    state = payment_state(p, salt)  # the same payment for every decision of one commit
+    return [decision_entry(p, salt, first_seq + i, d, state) for i, d in enumerate(decisions)]
 
 
 def issuance_entry(
