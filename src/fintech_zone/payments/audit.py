@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from fintech_zone.payments import store
+from fintech_zone.payments import audit_store
 from fintech_zone.payments.journal_leaf import DECISION, ISSUANCE, decision_entry, issuance_entry, payment_state
 
 Problem = tuple[int | None, str]
@@ -42,7 +42,7 @@ class PaymentsAudit:
     def compare(self, conn: Connection) -> list[Problem]:
         problems: list[Problem] = []
         payments: dict[str, Any] = {}
-        for p, salt in store.all_payments_with_salt(conn):
+        for p, salt in audit_store.all_payments_with_salt(conn):
             payments[p.uetr] = (p, salt)
             logged = self.latest.get(p.uetr)
             if logged is None or salt is None:
@@ -52,7 +52,7 @@ class PaymentsAudit:
             if mine != logged[1]["payment"]:
                 problems.append((logged[0], _diff(f"payment {p.uetr}", mine, logged[1]["payment"])))
         decisions = dict(self.decisions)
-        for uetr, seq, d in store.all_decisions(conn):
+        for uetr, seq, d in audit_store.all_decisions(conn):
             found = decisions.pop((uetr, seq), None)
             p, salt = payments.get(uetr, (None, None))
             if found is None or p is None or salt is None:
@@ -68,7 +68,7 @@ class PaymentsAudit:
             for k, (i, _) in decisions.items()
         ]
         issuances = dict(self.issuances)
-        for r in store.all_issuances(conn):
+        for r in audit_store.all_issuances(conn):
             found = issuances.pop(r.id, None)
             if found is None:
                 problems.append((None, f"issuance record {r.id!r} is in the database but in no leaf"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -296,7 +296,7 @@ def update_payment(
     return bool(done.rowcount == 1)
 
 
-def _payment(r: Any, history: list[Decision]) -> Payment:
+def payment_of(r: Any, history: list[Decision]) -> Payment:
     request = PaymentRequest(
         uetr=r.uetr,
         debtor_agent=r.debtor_agent,
@@ -328,6 +328,10 @@ def _payment(r: Any, history: list[Decision]) -> Payment:
     )
 
 
+def decision_of(d: Any) -> Decision:
+    return Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor)
+
+
 _GET_PAYMENT = select(payments).where(payments.c.uetr == bindparam("uetr"))
 _GET_DECISIONS = select(decisions).where(decisions.c.uetr == bindparam("uetr")).order_by(decisions.c.seq)
 
@@ -337,10 +341,7 @@ def get_payment(conn: Connection, uetr: str) -> Payment | None:
     if row is None:
         return None
     steps = conn.execute(_GET_DECISIONS, {"uetr": uetr})
-    history = [
-        Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor) for d in steps
-    ]
-    return _payment(row, history)
+    return payment_of(row, [decision_of(d) for d in steps])
 
 
 def payments_by_uetr(conn: Connection, uetrs: list[str]) -> dict[str, Payment]:
@@ -348,7 +349,7 @@ def payments_by_uetr(conn: Connection, uetrs: list[str]) -> dict[str, Payment]:
     found: dict[str, Payment] = {}
     for i in range(0, len(uetrs), 500):
         rows = conn.execute(select(payments).where(payments.c.uetr.in_(uetrs[i : i + 500])))
-        found.update((r.uetr, _payment(r, [])) for r in rows)
+        found.update((r.uetr, payment_of(r, [])) for r in rows)
     return found
 
 
@@ -378,7 +379,7 @@ def list_payments(
         at, uetr = before
         q = q.where((payments.c.created_at < at) | ((payments.c.created_at == at) & (payments.c.uetr < uetr)))
     rows = conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.uetr.desc()).limit(limit))
-    return [_payment(r, []) for r in rows]
+    return [payment_of(r, []) for r in rows]
 
 
 def sent_since(conn: Connection, column: str, key: str, asset: str, since: datetime) -> int:
@@ -456,20 +457,3 @@ def wallets_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Wallet]:
 
 def wallet_ids(conn: Connection, asset: str) -> list[str]:
     return list(conn.execute(select(wallets.c.id).where(wallets.c.asset == asset).order_by(wallets.c.id)).scalars())
-
-
-# -- the journal auditor reads every row ----------------------------------------------------------------------
-
-
-def all_payments_with_salt(conn: Connection) -> Iterator[tuple[Payment, str | None]]:
-    for r in conn.execute(select(payments)):
-        yield _payment(r, []), r.journal_salt
-
-
-def all_decisions(conn: Connection) -> Iterator[tuple[str, int, Decision]]:
-    for d in conn.execute(select(decisions)):
-        yield d.uetr, d.seq, Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor)
-
-
-def all_issuances(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(issuances)))
