@@ -131,14 +131,37 @@ def _rows(db: Database, sql: str) -> list[Any]:
         return list(conn.execute(text(sql)))
 
 
+def _set_leaf(db: Database, index: int, data: bytes) -> None:
+    """Rewrite the stored bundle holding leaf ``index`` with other bytes for it, as someone with the database's
+    files could."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            text(
+                "SELECT first_leaf, n_leaves, kinds, data FROM journal_bundles WHERE first_leaf <= :i"
+                " ORDER BY first_leaf DESC"
+            ),
+            {"i": index},
+        ).first()
+        leaves = [d for _, _, d in store._unbundle(row.first_leaf, row.n_leaves, row.kinds, bytes(row.data))]
+        leaves[index - row.first_leaf] = data
+        packed = b"".join([len(d).to_bytes(4, "big") for d in leaves] + leaves)
+        conn.execute(
+            text("UPDATE journal_bundles SET data = :d WHERE first_leaf = :f"), {"d": packed, "f": row.first_leaf}
+        )
+
+
+def _leaf_data(db: Database, index: int) -> bytes:
+    with db.read() as conn:
+        found = store.get_leaf(conn, index)
+    assert found is not None
+    return found[1]
+
+
 def test_reordered_leaves_are_caught_at_the_first_moved_leaf(world: Any) -> None:
     rails, public, _ = world
-    _sql(
-        rails.db,
-        "UPDATE journal_leaves SET idx = -1 WHERE idx = 4",
-        "UPDATE journal_leaves SET idx = 4 WHERE idx = 5",
-        "UPDATE journal_leaves SET idx = 5 WHERE idx = -1",
-    )
+    fourth, fifth = _leaf_data(rails.db, 4), _leaf_data(rails.db, 5)
+    _set_leaf(rails.db, 4, fifth)
+    _set_leaf(rails.db, 5, fourth)
     report = audit.verify(rails.db, public)
     assert report.first is not None and report.first.index == 4
     assert any("do not hash to the root signed" in f.what for f in report.findings)
@@ -163,8 +186,8 @@ def test_a_rewritten_history_re_signed_with_other_keys_fails_on_the_published_ke
     with db.read() as conn:
         entries = [(i, kind, data) for i, kind, data, _ in store.iter_leaves(conn)]
         spans = {
-            r.idx: (r.first_timestamp, r.last_timestamp)
-            for r in conn.execute(text("SELECT idx, first_timestamp, last_timestamp FROM journal_leaves"))
+            r.leaf: (r.first_timestamp, r.last_timestamp)
+            for r in conn.execute(text("SELECT leaf, first_timestamp, last_timestamp FROM journal_batch_times"))
         }
     leaf = json.loads(entries[index][2])
     for t in leaf["transfers"]:
@@ -176,15 +199,16 @@ def test_a_rewritten_history_re_signed_with_other_keys_fails_on_the_published_ke
         db,
         "UPDATE ledger_transfers SET amount = amount + 100 WHERE id = :id",
         "DELETE FROM journal_heads",
-        "DELETE FROM journal_nodes",
+        "DELETE FROM journal_tiles",
         "DELETE FROM journal_refs",
-        "DELETE FROM journal_leaves",
+        "DELETE FROM journal_bundles",
+        "DELETE FROM journal_batch_times",
         "UPDATE journal_state SET tree_size = 0, frontier = :empty",
         id=row.id,
         empty=b"",
     )
     with db.transaction() as conn:
-        service.append_in(conn, [Entry(kind, data, (), *spans[i]) for i, kind, data in entries])
+        service.append_in(conn, [Entry(kind, data, (), *spans.get(i, (None, None))) for i, kind, data in entries])
     forged_keys = tmp_path / "forged"
     for node in NODES:
         keys.generate(forged_keys, node)
@@ -202,7 +226,7 @@ def test_a_database_that_no_longer_matches_an_export_is_caught(world: Any, tmp_p
     assert heads == 1 and leaves == service.tree_size(rails.db)
     assert audit.verify(rails.db, public, exported).ok
     assert audit.verify(None, public, exported).ok  # the export alone, without a database
-    _sql(rails.db, "UPDATE journal_leaves SET data = :d WHERE idx = 3", d=b'{"kind":"x","v":1}')
+    _set_leaf(rails.db, 3, b'{"kind":"x","v":1}')
     report = audit.verify(rails.db, public, exported)
     assert report.first is not None and report.first.index == 3
     assert "differs from the exported one" in report.first.what
@@ -257,3 +281,12 @@ def test_a_signed_empty_head_must_have_the_empty_trees_root(db: Database, tmp_pa
             store.add_signature(conn, 0, node, key.sign(bogus.signed_message()))
     first = audit.verify(db, keys.public_keys(key_dir)).first
     assert first is not None and first.index == 0 and "empty tree's root" in first.what
+
+
+def test_a_bundle_that_cannot_be_read_is_named(world: Any) -> None:
+    rails, public, _ = world
+    _sql(rails.db, "UPDATE journal_bundles SET data = :d WHERE first_leaf = 2", d=b"\x00\x00\x00\x09short")
+    report = audit.verify(rails.db, public)
+    assert report.first is not None and report.first.index == 2
+    assert "cannot be read" in report.first.what and "the bundle at leaf 2" in report.first.what
+    assert not report.records_checked  # the records are not held against a log read only in part

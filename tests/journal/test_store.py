@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, NotFound
-from fintech_zone.journal import keys, merkle, service, store
+from fintech_zone.journal import keys, merkle, service, store, tiles
 from fintech_zone.journal.model import Entry, SignedHead
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Asset, AssetKind, NewAccount, Transfer, TransferFlag
@@ -44,11 +44,22 @@ def append(db: Database, entries: Sequence[Entry]) -> list[int]:
         return service.append_in(conn, entries)
 
 
+def stored_nodes(conn: Any) -> dict[tuple[int, int], bytes]:
+    """Every hash the tiles hold, by (level, index)."""
+    found = {}
+    for k, blob in conn.execute(select(store.tile_table.c.tile, store.tile_table.c.hashes)):
+        tier, tile = k >> tiles.TIER_SHIFT, k & ((1 << tiles.TIER_SHIFT) - 1)
+        for j, hashes in enumerate(tiles.levels(bytes(blob))):
+            for position, h in enumerate(hashes):
+                found[(tier * tiles.HEIGHT + j, (tile << (tiles.HEIGHT - j)) + position)] = h
+    return found
+
+
 def counts(db: Database) -> tuple[int, int, int, int, list[bytes]]:
-    """(leaves, nodes, refs, state's size, state's frontier)."""
+    """(leaves, stored hashes, refs, state's size, state's frontier)."""
     with db.read() as conn:
-        n_leaves = conn.execute(select(func.count()).select_from(store.leaves)).scalar_one()
-        n_nodes = conn.execute(select(func.count()).select_from(store.nodes)).scalar_one()
+        n_leaves = conn.execute(select(func.coalesce(func.sum(store.bundles.c.n_leaves), 0))).scalar_one()
+        n_nodes = len(stored_nodes(conn))
         n_refs = conn.execute(select(func.count()).select_from(store.refs)).scalar_one()
         size, frontier = store.read_state(conn)
     return n_leaves, n_nodes, n_refs, size, frontier
@@ -99,14 +110,13 @@ def test_stored_proofs_equal_the_memory_tree_for_every_index_and_size(db: Databa
     ref = Reference(data)
 
     with db.read() as conn:
-        # The nodes table holds exactly the complete aligned subtrees of two or more leaves.
-        stored = {int(k): bytes(h) for k, h in conn.execute(select(store.nodes.c.node, store.nodes.c.hash))}
+        # The tiles hold exactly the complete aligned subtrees, leaves included.
         expected = {
-            level << store.LEVEL_SHIFT | i: ref.mth(i << level, (i + 1) << level)
-            for level in range(1, n.bit_length())
+            (level, i): ref.mth(i << level, (i + 1) << level)
+            for level in range(n.bit_length())
             for i in range(n >> level)
         }
-        assert stored == expected
+        assert stored_nodes(conn) == expected
 
         # Every (index, size) and every (first, second): the service's reader of stored nodes, asked for every
         # range all those proofs need in one read (a query per proof would take most of a minute).
@@ -564,3 +574,31 @@ def test_concurrent_appends_give_a_gap_free_log_whose_root_is_its_leaves(db: Dat
     for t in got:
         for k, batch in enumerate(got[t]):
             assert service.lookup(db, f"w{t}-{k}") == batch
+
+
+def test_bundles_split_at_their_limits_and_every_leaf_reads_back(db: Database) -> None:
+    # 300 small leaves of two kinds, then one leaf above the byte limit between small ones, in one append each.
+    small = [Entry("test.a" if i % 3 else "test.b", entry(i).data) for i in range(300)]
+    big = Entry("test.big", b'{"kind":"test.big","pad":"' + b"x" * (store.BUNDLE_BYTES + 10) + b'","v":1}')
+    assert append(db, small) == list(range(300))
+    assert append(db, [entry(300), big, entry(302)]) == [300, 301, 302]
+    assert append(db, [entry(303 + i) for i in range(5)]) == list(range(303, 308))
+    expected = [*small, entry(300), big, entry(302), *(entry(303 + i) for i in range(5))]
+    with db.read() as conn:
+        rows = conn.execute(select(store.bundles.c.first_leaf, store.bundles.c.n_leaves, store.bundles.c.kinds)).all()
+        assert [(r.first_leaf, r.n_leaves) for r in rows] == [(0, 256), (256, 44), (300, 2), (302, 1), (303, 5)]
+        assert rows[-1].kinds == "test.entry"  # alike: one word for all five
+        assert len(rows[0].kinds.split(" ")) == 256  # mixed: one each
+        for i, e in enumerate(expected):
+            assert store.get_leaf(conn, i) == (e.kind, e.data, merkle.leaf_hash(e.data))
+        assert store.get_leaf(conn, len(expected)) is None
+        assert [(i, k, d) for i, k, d, _ in store.iter_leaves(conn, 299, 304, chunk=1)] == [
+            (i, expected[i].kind, expected[i].data) for i in range(299, 304)
+        ]
+
+
+def test_a_kind_is_one_word() -> None:
+    with pytest.raises(ValueError, match="one word"):
+        Entry("two words", b"{}")
+    with pytest.raises(ValueError, match="one word"):
+        Entry("", b"{}")

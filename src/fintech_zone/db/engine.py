@@ -25,6 +25,10 @@ def make_engine(url: str) -> Engine:
             # writers read stale data; we issue BEGIN ourselves (see _sqlite_begin) and switch its handling off.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            # Only a new, empty database takes a page size (before WAL is on); an existing one keeps its own.
+            # 16 KiB pages hold a journal tile (16,320 bytes) on one page and write a bulk append in a quarter of
+            # the WAL frames: appends of 10,000 leaves 10-20 % faster when measured (docs/benchmarks.md).
+            cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")

@@ -194,8 +194,10 @@ def verify(db: Database | None, public: dict[str, bytes], export_path: Path | No
         ISSUANCE: payments.feed,
     }
     db_leaves = _db_leaves(db) if (export_path is not None and db is not None) else None
-    _replay(leaves, heads, good, feeds, report, db, db_leaves)
-    if db is not None:
+    readable = _replay(leaves, heads, good, feeds, report, db, db_leaves)
+    # Records cannot be held against a log that could not be read to its end: every later record would look
+    # missing from it, and the first finding would no longer name what is wrong.
+    if db is not None and readable:
         with db.read() as conn:
             if export_path is None:
                 _check_consistency_proofs(conn, heads, good, report)
@@ -237,7 +239,9 @@ def _replay(
     report: Report,
     db: Database | None,
     db_leaves: Iterator[tuple[int, bytes, bytes | None]] | None,
-) -> None:
+) -> bool:
+    """Recompute the tree from the leaves and check it against the heads; False when the stored log could not be
+    read to its end."""
     size, frontier = 0, list[bytes]()  # the tree recomputed from the leaves' bytes
     head_at = {h.head.tree_size: h for h in heads}
     proven = 0  # leaves covered by the last head that matched
@@ -246,13 +250,22 @@ def _replay(
     empty = head_at.get(0)
     if empty is not None and empty.head.root_hash != merkle.EMPTY_ROOT:
         report.findings.append(Finding(0, "the head signed at size 0 does not have the empty tree's root"))
-    for index, data, stored in leaves:
+    from_db = db is not None and db_leaves is None  # the database's own log, with its stored hashes
+    while True:
+        try:
+            item = next(leaves, None)
+        except ValueError as exc:  # a bundle of the stored log that cannot be read
+            report.findings.append(Finding(size, f"the stored log cannot be read: {exc}"))
+            return False
+        if item is None:
+            break
+        index, data, stored = item
         if index != size:
             report.findings.append(Finding(size, f"leaf missing: the log goes from leaf {size - 1} to leaf {index}"))
-            return
+            return True
         h = merkle.leaf_hash(data)
-        if stored is not None and stored != h:
-            report.findings.append(Finding(index, "its stored hash is not SHA-256(0x00 || its data)"))
+        if stored != h and (stored is not None or from_db):
+            report.findings.append(Finding(index, "its stored hash is missing or not SHA-256(0x00 || its data)"))
         if db_leaves is not None:
             _compare_with_database(index, data, db_leaves, report)
         try:
@@ -298,12 +311,17 @@ def _replay(
         report.findings.append(
             Finding(size, f"a head was signed at size {beyond[0]} but the log holds only {size} leaves: leaves removed")
         )
+    return True
 
 
 def _compare_with_database(
     index: int, data: bytes, db_leaves: Iterator[tuple[int, bytes, bytes | None]], report: Report
 ) -> None:
-    found = next(db_leaves, None)
+    try:
+        found = next(db_leaves, None)
+    except ValueError as exc:
+        report.findings.append(Finding(index, f"the database's log cannot be read: {exc}"))
+        return
     if found is None:
         report.findings.append(Finding(index, "the database's log no longer holds this exported leaf"))
     elif found[0] != index:

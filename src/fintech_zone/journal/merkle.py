@@ -37,6 +37,7 @@ __all__ = [
     "SubtreeHash",
     "consistency_proof",
     "extend",
+    "extend_levels",
     "fold_parts",
     "frontier_root",
     "inclusion_proof",
@@ -277,6 +278,41 @@ def extend(
         stack.append((level, acc))
         size += 1
     return size, [h for _, h in stack], new
+
+
+def extend_levels(
+    size: int, frontier: Sequence[bytes], leaf_hashes: Sequence[bytes]
+) -> tuple[int, list[bytes], list[list[bytes]]]:
+    """``extend`` a level at a time, for bulk appends: returns the new size, the new frontier and, per level L, the
+    newly complete subtrees at that level in index order (the first has index ``size >> L``; level 0 is the leaf
+    hashes). Each level is made by hashing the one below in pairs, which costs a fraction of ``extend``'s carry
+    loop per leaf and hands a store the nodes already grouped the way tiles hold them.
+    """
+    if len(frontier) != size.bit_count():
+        raise ValueError(f"a frontier of a tree of size {size} holds {size.bit_count()} hashes, not {len(frontier)}")
+    if set(map(len, leaf_hashes)) - {HASH_SIZE}:
+        raise ValueError(f"a leaf hash is {HASH_SIZE} bytes")
+    new_size = size + len(leaf_hashes)
+    old_by_level = dict(
+        zip((bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1), frontier, strict=True)
+    )
+    sha256, prefix = hashlib.sha256, _NODE_PREFIX
+    levels = [list(leaf_hashes)]
+    level = 0
+    while (new_size >> (level + 1)) > (size >> (level + 1)):
+        below = levels[level]
+        # An odd old count at this level leaves its last node (in the frontier) waiting for a right sibling.
+        pairs = iter([old_by_level[level], *below] if size >> level & 1 else below)
+        levels.append([sha256(prefix + a + b).digest() for a, b in zip(pairs, pairs, strict=False)])
+        level += 1
+    new_frontier = []
+    for bit in range(new_size.bit_length() - 1, -1, -1):
+        if new_size >> bit & 1:
+            last = (new_size >> bit) - 1
+            new_frontier.append(
+                levels[bit][last - (size >> bit)] if bit < len(levels) and last >= size >> bit else old_by_level[bit]
+            )
+    return new_size, new_frontier, levels
 
 
 def frontier_root(frontier: Sequence[bytes]) -> bytes:

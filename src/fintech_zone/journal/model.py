@@ -144,6 +144,11 @@ class Entry:
     first_timestamp: int | None = None
     last_timestamp: int | None = None
 
+    def __post_init__(self) -> None:
+        # The store lists a bundle's kinds separated by spaces.
+        if not self.kind or any(c.isspace() for c in self.kind):
+            raise ValueError(f"a leaf's kind is one word, not {self.kind!r}")
+
 
 def head_due(size: int, last: TreeHead | None, now_ms: int, every_leaves: int, every_ms: int) -> bool:
     """The first head is due at once, even of the empty log (RFC 9162 signs those too: its root is SHA-256 of

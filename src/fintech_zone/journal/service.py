@@ -33,13 +33,8 @@ def append_in(conn: Connection, entries: Sequence[Entry]) -> list[int]:
     if not entries:
         return []
     size, frontier = store.lock(conn)
-    hashes = merkle.leaf_hashes([e.data for e in entries])
-    rows: list[store.LeafRow] = [
-        (i, e.kind, e.data, h, e.first_timestamp, e.last_timestamp)
-        for i, e, h in zip(range(size, size + len(entries)), entries, hashes, strict=True)
-    ]
-    refs = [(ref, i) for i, e in enumerate(entries, start=size) if e.refs for ref in dict.fromkeys(e.refs)]
-    store.append(conn, size, frontier, rows, refs)
+    datas = [e.data for e in entries]
+    store.append(conn, size, frontier, entries, datas, merkle.leaf_hashes(datas))
     return list(range(size, size + len(entries)))
 
 

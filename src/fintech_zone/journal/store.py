@@ -1,42 +1,52 @@
 """The journal's tables and queries.
 
-The tree is stored as the hash of every complete aligned subtree: leaf hashes with their leaves, interior nodes in
-``journal_nodes`` under one integer key per (level, index). A proof reads each node it needs once, all in one
-query: O(log n) rows, never a pass over the leaves. ``journal_state`` holds the size and the frontier (the right
-edge's complete subtrees), which is all an append reads; its row is the log's lock.
+Leaves are stored in bundles and hashes in tiles, as C2SP's tiled transparency logs store them, so an append of
+many leaves writes a few large rows instead of three small ones a leaf:
+
+- ``journal_bundles``: the leaves of one append, up to 256 (and about 64 KiB) a row, keyed by the first one's
+  index: their lengths (4 bytes each, big-endian), then their bytes one after another; and their kinds (one word
+  when they are all alike).
+- ``journal_tiles``: every complete subtree's hash, eight levels a row (``tiles``). A proof reads the few tiles
+  holding the nodes it needs, all in one statement: O(log n) hashes, never a pass over the leaves.
+- ``journal_batch_times``: the transfer timestamps a ledger batch's leaf covers, so a transfer id finds its leaf
+  without a look-up row per transfer; ``journal_refs``: business references (UETRs, issuance ids) to leaves.
+- ``journal_state``: the size and the frontier (the right edge's complete subtrees), which is all an append needs
+  besides the right edge's partial tiles; its row is the log's lock.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Index,
     Integer,
     LargeBinary,
     String,
     Table,
+    Text,
     bindparam,
     select,
-    text,
     update,
 )
 
 from fintech_zone.db.metadata import metadata
-from fintech_zone.journal import merkle
-from fintech_zone.journal.model import NODES, SignedHead, TreeHead
+from fintech_zone.journal import merkle, tiles
+from fintech_zone.journal.model import NODES, Entry, SignedHead, TreeHead
 
 # On SQLite an INTEGER PRIMARY KEY is the table's rowid: BIGINT would add a second B-tree for the key, which
 # cost every append a third of its time.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
-LEVEL_SHIFT = 48
-"""A node's key is level << 48 | index: one integer primary key, room for 2**48 leaves."""
+BUNDLE_LEAVES = 256
+BUNDLE_BYTES = 64 * 1024
+"""A bundle closes at 256 leaves or once it holds 64 KiB, so reading one leaf never reads much more than it."""
 
 state = Table(
     "journal_state",
@@ -46,31 +56,29 @@ state = Table(
     Column("frontier", LargeBinary, nullable=False),  # 32-byte hashes, one per set bit of tree_size, largest first
 )
 
-leaves = Table(
-    "journal_leaves",
+bundles = Table(
+    "journal_bundles",
     metadata,
-    Column("idx", RowId, primary_key=True, autoincrement=False),
-    Column("kind", String(32), nullable=False),
+    Column("first_leaf", RowId, primary_key=True, autoincrement=False),
+    Column("n_leaves", Integer, nullable=False),
+    Column("kinds", Text, nullable=False),  # the leaves' kinds, space-separated; one word when all are alike
     Column("data", LargeBinary, nullable=False),
-    Column("leaf_hash", LargeBinary, nullable=False),
-    # A ledger batch's leaf covers the transfer timestamps [first, last]: how a transfer id finds its leaf
-    # without a look-up row per transfer.
-    Column("first_timestamp", BigInteger, nullable=True),
-    Column("last_timestamp", BigInteger, nullable=True),
-    # Only ledger batches' leaves have one: the other leaves add nothing to the index.
-    Index(
-        "ix_journal_leaves_last_timestamp",
-        "last_timestamp",
-        sqlite_where=text("last_timestamp IS NOT NULL"),
-        postgresql_where=text("last_timestamp IS NOT NULL"),
-    ),
 )
 
-nodes = Table(
-    "journal_nodes",
+tile_table = Table(
+    "journal_tiles",
     metadata,
-    Column("node", RowId, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary, nullable=False),
+    Column("tile", RowId, primary_key=True, autoincrement=False),  # tiles.key(tier, index)
+    Column("hashes", LargeBinary, nullable=False),
+)
+
+batch_times = Table(
+    "journal_batch_times",
+    metadata,
+    # A ledger batch's leaf covers the transfer timestamps [first, last]; the ledger's timestamps only grow.
+    Column("last_timestamp", RowId, primary_key=True, autoincrement=False),
+    Column("first_timestamp", BigInteger, nullable=False),
+    Column("leaf", BigInteger, nullable=False),
 )
 
 refs = Table(
@@ -98,7 +106,8 @@ def _split_frontier(blob: bytes) -> list[bytes]:
 
 
 class _Driver:
-    """The driver's cursor in the caller's transaction: appends write many small rows, cheapest this way."""
+    """The driver's cursor in the caller's transaction: appends and proofs are a few statements each, and
+    SQLAlchemy's per-statement cost was most of theirs."""
 
     def __init__(self, conn: Connection) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
@@ -108,13 +117,14 @@ class _Driver:
     def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        marks = ", ".join([self.mark] * len(columns))
+        self.cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def any_of(self, values: list[int]) -> tuple[str, Any]:
+        """A ``column <this>`` condition matching any of ``values``, and its one parameter."""
         if self.sqlite:
-            marks = ", ".join("?" * len(columns))
-            self.cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
-            return
-        with self.cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            return "IN (SELECT value FROM json_each(?))", json.dumps(values)
+        return "= ANY(%s)", values
 
 
 def lock(conn: Connection) -> tuple[int, list[bytes]]:
@@ -151,24 +161,83 @@ def read_state(conn: Connection) -> tuple[int, list[bytes]]:
     return int(row.tree_size), _split_frontier(bytes(row.frontier))
 
 
-LeafRow = tuple[int, str, bytes, bytes, int | None, int | None]
-"""(index, kind, data, leaf hash, first ledger timestamp, last ledger timestamp)."""
+_LAST_TIMESTAMP = attrgetter("last_timestamp")
+_REFS = attrgetter("refs")
+
+
+def _kinds(kinds: list[str]) -> str:
+    # A bulk append is mostly of one kind: the word once stands for all of them.
+    return kinds[0] if kinds.count(kinds[0]) == len(kinds) else " ".join(kinds)
+
+
+def _bundle(datas: list[bytes]) -> bytes:
+    return b"".join([struct.pack(f">{len(datas)}I", *map(len, datas)), *datas])
+
+
+def _bundle_rows(size: int, new: Sequence[Entry], datas: list[bytes]) -> list[tuple[int, int, str, bytes]]:
+    # Bulk appends are mostly small leaves: each run of 256 is checked against the byte limit at once, and only
+    # a run that passes it (a ledger batch's leaf can be 1 MB) is split leaf by leaf.
+    kinds = [e.kind for e in new]
+    rows: list[tuple[int, int, str, bytes]] = []
+    for run in range(0, len(new), BUNDLE_LEAVES):
+        part = datas[run : run + BUNDLE_LEAVES]
+        if sum(map(len, part)) <= BUNDLE_BYTES:
+            rows.append((size + run, len(part), _kinds(kinds[run : run + BUNDLE_LEAVES]), _bundle(part)))
+            continue
+        first, held = run, 0
+        for i in range(run, run + len(part)):
+            held += len(datas[i])
+            if held >= BUNDLE_BYTES or i == run + len(part) - 1:
+                rows.append((size + first, i + 1 - first, _kinds(kinds[first : i + 1]), _bundle(datas[first : i + 1])))
+                first, held = i + 1, 0
+    return rows
 
 
 def append(
     conn: Connection,
     size: int,
     frontier: list[bytes],
-    rows: list[LeafRow],
-    leaf_refs: list[tuple[str, int]],
+    new: Sequence[Entry],
+    datas: list[bytes],
+    hashes: list[bytes],
 ) -> None:
-    """Store leaves (already numbered from ``size``), their new interior nodes, references and the new state."""
-    new_size, new_frontier, new_nodes = merkle.extend(size, frontier, [r[3] for r in rows])
+    """Store leaves (numbered from ``size``; ``datas`` and ``hashes`` are their bytes and leaf hashes), the tiles
+    they change, their references and the new state."""
+    new_size, new_frontier, levels = merkle.extend_levels(size, frontier, hashes)
+    changed = tiles.updates(size, new_size, levels)
     driver = _Driver(conn)
     try:
-        driver.insert(leaves, ("idx", "kind", "data", "leaf_hash", "first_timestamp", "last_timestamp"), rows)
-        driver.insert(nodes, ("node", "hash"), [(level << LEVEL_SHIFT | i, h) for level, i, h in new_nodes])
-        driver.insert(refs, ("ref", "leaf"), leaf_refs)
+        # Only the first tile of a tier can already exist: the right edge's partial tile, written again here.
+        partial = [k for k in changed if tiles.holds_nodes(k, size)]
+        old: dict[int, bytes] = {}
+        if partial:
+            where, param = driver.any_of(partial)
+            driver.cursor.execute(f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}", (param,))
+            old = {int(k): bytes(h) for k, h in driver.cursor.fetchall()}
+        rows = [(k, tiles.merged(old.get(k), added)) for k, added in changed.items()]
+        driver.cursor.executemany(
+            f"INSERT INTO {tile_table.name} (tile, hashes) VALUES ({driver.mark}, {driver.mark})"
+            " ON CONFLICT (tile) DO UPDATE SET hashes = excluded.hashes",
+            rows,
+        )
+        driver.insert(bundles, ("first_leaf", "n_leaves", "kinds", "data"), _bundle_rows(size, new, datas))
+        # Most bulk leaves have neither: one pass in C (map, any) tells, before a pass in Python builds rows.
+        if set(map(_LAST_TIMESTAMP, new)) != {None}:
+            driver.insert(
+                batch_times,
+                ("last_timestamp", "first_timestamp", "leaf"),
+                [
+                    (leaf.last_timestamp, leaf.first_timestamp, i)
+                    for i, leaf in enumerate(new, start=size)
+                    if leaf.first_timestamp is not None and leaf.last_timestamp is not None
+                ],
+            )
+        if any(map(_REFS, new)):
+            driver.insert(
+                refs,
+                ("ref", "leaf"),
+                [(ref, i) for i, leaf in enumerate(new, start=size) if leaf.refs for ref in dict.fromkeys(leaf.refs)],
+            )
         m = driver.mark
         driver.cursor.execute(
             f"UPDATE {state.name} SET tree_size = {m}, frontier = {m} WHERE id = 1",
@@ -185,58 +254,106 @@ class StoredNodes(dict[tuple[int, int], bytes]):
 
 
 def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> StoredNodes:
-    """Stored hashes of complete aligned subtrees (level, index) — leaves' from their table, the rest by key — and
-    the log's size, in ONE statement on the driver's cursor: a proof is a handful of rows, and three statements
-    through SQLAlchemy cost most of its time (docs/benchmarks.md)."""
-    wanted = set(parts)
-    leaf_ids = [i for level, i in wanted if level == 0]
-    node_keys = [level << LEVEL_SHIFT | i for level, i in wanted if level > 0]
+    """Stored hashes of complete aligned subtrees (level, index) and the log's size, in ONE statement on the
+    driver's cursor: a proof is a handful of tiles, and three statements through SQLAlchemy cost most of its time
+    (docs/benchmarks.md)."""
+    where_is = {p: tiles.locate(*p) for p in set(parts)}
     driver = _Driver(conn)
-    params: tuple[Any, Any]
-    if driver.sqlite:
-        where, params = "IN (SELECT value FROM json_each(?))", (json.dumps(leaf_ids), json.dumps(node_keys))
-    else:
-        where, params = "= ANY(%s)", (leaf_ids, node_keys)
+    where, param = driver.any_of(sorted({k for k, _, _ in where_is.values()}))
     sql = (
-        f"SELECT 0, idx, leaf_hash FROM {leaves.name} WHERE idx {where}"
-        f" UNION ALL SELECT 1, node, hash FROM {nodes.name} WHERE node {where}"
-        f" UNION ALL SELECT 2, tree_size, frontier FROM {state.name} WHERE id = 1"
+        f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}"
+        f" UNION ALL SELECT -1 - tree_size, frontier FROM {state.name} WHERE id = 1"
     )
     found = StoredNodes()
-    mask = (1 << LEVEL_SHIFT) - 1
+    got: dict[int, bytes] = {}
     try:
-        driver.cursor.execute(sql, params)
-        for table, key, h in driver.cursor.fetchall():
-            if table == 0:
-                found[(0, key)] = bytes(h)
-            elif table == 1:
-                found[(key >> LEVEL_SHIFT, key & mask)] = bytes(h)
+        driver.cursor.execute(sql, (param,))
+        for k, blob in driver.cursor.fetchall():
+            if k < 0:
+                found.tree_size = -1 - k
             else:
-                found.tree_size = key
+                got[k] = bytes(blob)
     finally:
         driver.cursor.close()
+    for part, (k, j, position) in where_is.items():
+        blob = got.get(k)
+        h = tiles.node(blob, j, position) if blob is not None else None
+        if h is not None:
+            found[part] = h
+    return found
+
+
+def _unbundle(first: int, count: int, kinds: str, data: bytes) -> Iterator[tuple[int, str, bytes]]:
+    names = kinds.split(" ")
+    if len(names) == 1:
+        names *= count
+    if len(names) != count or len(data) < 4 * count:
+        raise ValueError(f"the bundle at leaf {first} is not one of {count} leaves")
+    lengths = struct.unpack_from(f">{count}I", data)
+    if 4 * count + sum(lengths) != len(data):
+        raise ValueError(f"the bundle at leaf {first}: its leaves' lengths do not add up to its size")
+    at = 4 * count
+    for i, n in enumerate(lengths):
+        yield first + i, names[i], data[at : at + n]
+        at += n
+
+
+def _leaf_hashes_of(conn: Connection, start: int, end: int) -> dict[int, bytes]:
+    """Stored leaf hashes (level 0 of the tiles) of the leaves [start, end)."""
+    if end <= start:
+        return {}
+    keys = list(range(start >> tiles.HEIGHT, ((end - 1) >> tiles.HEIGHT) + 1))
+    found: dict[int, bytes] = {}
+    for k, blob in conn.execute(select(tile_table.c.tile, tile_table.c.hashes).where(tile_table.c.tile.in_(keys))):
+        for position, h in enumerate(tiles.levels(bytes(blob))[0]):
+            index = (int(k) << tiles.HEIGHT) + position
+            if start <= index < end:
+                found[index] = h
     return found
 
 
 def get_leaf(conn: Connection, index: int) -> tuple[str, bytes, bytes] | None:
-    row = conn.execute(select(leaves.c.kind, leaves.c.data, leaves.c.leaf_hash).where(leaves.c.idx == index)).first()
-    return None if row is None else (row.kind, bytes(row.data), bytes(row.leaf_hash))
+    row = conn.execute(
+        select(bundles).where(bundles.c.first_leaf <= index).order_by(bundles.c.first_leaf.desc()).limit(1)
+    ).first()
+    if row is None or not row.first_leaf <= index < row.first_leaf + row.n_leaves:
+        return None
+    for i, kind, data in _unbundle(int(row.first_leaf), int(row.n_leaves), row.kinds, bytes(row.data)):
+        if i == index:
+            h = _leaf_hashes_of(conn, index, index + 1).get(index)
+            return None if h is None else (kind, data, h)
+    return None
 
 
 def iter_leaves(
-    conn: Connection, start: int = 0, end: int | None = None, chunk: int = 2000
-) -> Iterator[tuple[int, str, bytes, bytes]]:
-    """(index, kind, data, leaf hash) in index order, read a chunk at a time so a large log streams."""
-    while end is None or start < end:
-        query = select(leaves.c.idx, leaves.c.kind, leaves.c.data, leaves.c.leaf_hash).where(leaves.c.idx >= start)
+    conn: Connection, start: int = 0, end: int | None = None, chunk: int = 16
+) -> Iterator[tuple[int, str, bytes, bytes | None]]:
+    """(index, kind, data, stored leaf hash) in index order, ``chunk`` bundles at a time so a large log streams.
+    A bundle that cannot be read raises ValueError naming it."""
+    if start > 0:
+        holder = (
+            select(bundles.c.first_leaf)
+            .where(bundles.c.first_leaf <= start)
+            .order_by(bundles.c.first_leaf.desc())
+            .limit(1)
+        )
+        start_bundle = conn.execute(holder).scalar() or 0
+    else:
+        start_bundle = 0
+    while True:
+        query = select(bundles).where(bundles.c.first_leaf >= start_bundle)
         if end is not None:
-            query = query.where(leaves.c.idx < end)
-        rows = conn.execute(query.order_by(leaves.c.idx).limit(chunk)).all()
+            query = query.where(bundles.c.first_leaf < end)
+        rows = conn.execute(query.order_by(bundles.c.first_leaf).limit(chunk)).all()
         if not rows:
             return
-        for r in rows:
-            yield int(r.idx), r.kind, bytes(r.data), bytes(r.leaf_hash)
-        start = int(rows[-1].idx) + 1
+        last = rows[-1]
+        stored = _leaf_hashes_of(conn, int(rows[0].first_leaf), int(last.first_leaf) + int(last.n_leaves))
+        for r in rows:  # bundle by bundle: the leaves before one that cannot be read still come out
+            for index, kind, data in _unbundle(int(r.first_leaf), int(r.n_leaves), r.kinds, bytes(r.data)):
+                if index >= start and (end is None or index < end):
+                    yield index, kind, data, stored.get(index)
+        start_bundle = int(rows[-1].first_leaf) + 1
 
 
 def leaves_for_ref(conn: Connection, ref: str) -> list[int]:
@@ -246,14 +363,14 @@ def leaves_for_ref(conn: Connection, ref: str) -> list[int]:
 def ledger_leaf_for_timestamp(conn: Connection, timestamp: int) -> int | None:
     """The ledger batch leaf whose timestamp range holds ``timestamp``."""
     row = conn.execute(
-        select(leaves.c.idx, leaves.c.first_timestamp)
-        .where(leaves.c.last_timestamp >= timestamp)
-        .order_by(leaves.c.last_timestamp)
+        select(batch_times.c.leaf, batch_times.c.first_timestamp)
+        .where(batch_times.c.last_timestamp >= timestamp)
+        .order_by(batch_times.c.last_timestamp)
         .limit(1)
     ).first()
     if row is None or row.first_timestamp > timestamp:
         return None
-    return int(row.idx)
+    return int(row.leaf)
 
 
 def _signed(row: Any) -> SignedHead:
