@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.progress.pages import router as progress_pages
     from fintech_zone.registry.api import router as registry_api
     from fintech_zone.registry.pages import router as registry_pages
+    from fintech_zone.sandbox.api import router as sandbox_api
     from fintech_zone.web.console import router as console_pages
 
     # What any API request may meet before its handler runs: a URL with control characters or malformed JSON
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(payments_api, prefix="/api/v1/payments", tags=["payments"], responses=api_problems)
     app.include_router(fx_router, prefix="/api/v1/fx", tags=["fx"], responses=api_problems)
     app.include_router(iso20022_api, prefix="/api/v1/iso20022", tags=["iso20022"], responses=api_problems)
+    app.include_router(sandbox_api, prefix="/api/v1/sandbox", tags=["sandbox"], responses=api_problems)
     # Public: auditors and visitors verify the log without an account (the leaves hold no party data in clear).
     app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400, 413))
     # Pages are HTML for people, not part of the API the OpenAPI document describes.

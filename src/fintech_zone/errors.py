@@ -34,6 +34,13 @@ class Forbidden(DomainError):
     title = "Not allowed"
 
 
+class TooManyRequests(DomainError):
+    """A caller over a rate limit (public forms): try again later."""
+
+    type_slug = "too-many-requests"
+    title = "Too many requests"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One failed rule on one field: ``check`` names the rule (e.g. ``check_character``)."""

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     journal_signer: bool = Field(
         default=True, description="Run the validator signer in the server (makes heads, signs with the keys held)."
     )
+    sandbox_review_days: int = Field(
+        default=15, ge=1, description="Working days a pilot's preliminary review may take before it is overdue."
+    )
+    sandbox_evaluation_days: int = Field(default=21, ge=1, description="...and its evaluation.")
+    sandbox_comment_days: int = Field(
+        default=30, ge=0, description="Days a pilot's statement is open for public comment before it can be admitted."
+    )
+    sandbox_comments_per_window: int = Field(
+        default=5, ge=1, description="Public comments one address may post per window (then 429)."
+    )
+    sandbox_comment_window_seconds: float = Field(default=600, gt=0, description="...the window, in seconds.")
     page_size_default: int = 50
     page_size_max: int = 500
 

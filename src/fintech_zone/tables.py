@@ -8,6 +8,7 @@ from fintech_zone.payments import fx_store as payments_fx_store
 from fintech_zone.payments import store as payments_store
 from fintech_zone.progress import store as progress_store
 from fintech_zone.registry import store as registry_store
+from fintech_zone.sandbox import store as sandbox_store
 
 __all__ = [
     "auth_store",
@@ -18,4 +19,5 @@ __all__ = [
     "payments_store",
     "progress_store",
     "registry_store",
+    "sandbox_store",
 ]

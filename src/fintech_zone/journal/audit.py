@@ -2,8 +2,8 @@
 
 ``verify`` recomputes the tree from the leaves' bytes (never from the stored hashes), checks every signed head's
 root and both validators' signatures against the public keys the auditor was given, checks the server's
-consistency proofs between successive heads, and compares every ledger and payment record in the database with
-its leaf (each context's ``audit`` module says how). With an export, the export is the log (checked against its
+consistency proofs between successive heads, and compares every ledger, payment and sandbox record in the database
+with its leaf (each context's ``audit`` module says how). With an export, the export is the log (checked against its
 signatures first), and the database's own log must still hold exactly those leaves.
 
 Export file: JSON Lines. The first line ``{"format": "fintech-zone-journal-export", "version": 1, "tree_size": N,
@@ -30,6 +30,9 @@ from fintech_zone.ledger.audit import LedgerAudit
 from fintech_zone.ledger.journal_leaf import KIND as LEDGER_KIND
 from fintech_zone.payments.audit import PaymentsAudit
 from fintech_zone.payments.journal_leaf import DECISION, ISSUANCE
+from fintech_zone.sandbox.audit import SandboxAudit
+from fintech_zone.sandbox.journal_leaf import DECISION as SANDBOX_DECISION
+from fintech_zone.sandbox.journal_leaf import EVENT as SANDBOX_EVENT
 
 FORMAT = "fintech-zone-journal-export"
 NODE_CHECK_EVERY = 4096
@@ -187,11 +190,13 @@ def verify(db: Database | None, public: dict[str, bytes], export_path: Path | No
     heads = sorted(heads, key=lambda h: h.head.tree_size)
     report.heads = len(heads)
     good = _check_signatures(heads, public, report)
-    ledger, payments = LedgerAudit(), PaymentsAudit()
+    ledger, payments, sandbox = LedgerAudit(), PaymentsAudit(), SandboxAudit()
     feeds: dict[str, Callable[[int, dict[str, Any]], None]] = {
         LEDGER_KIND: ledger.feed,
         DECISION: payments.feed,
         ISSUANCE: payments.feed,
+        SANDBOX_DECISION: sandbox.feed,
+        SANDBOX_EVENT: sandbox.feed,
     }
     db_leaves = _db_leaves(db) if (export_path is not None and db is not None) else None
     readable = _replay(leaves, heads, good, feeds, report, db, db_leaves)
@@ -203,6 +208,7 @@ def verify(db: Database | None, public: dict[str, bytes], export_path: Path | No
                 _check_consistency_proofs(conn, heads, good, report)
             report.findings += [Finding(i, what) for i, what in ledger.compare(conn)]
             report.findings += [Finding(i, what) for i, what in payments.compare(conn)]
+            report.findings += [Finding(i, what) for i, what in sandbox.compare(conn)]
         report.records_checked = True
     return report
 

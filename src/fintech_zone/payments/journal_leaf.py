@@ -36,7 +36,7 @@ def payment_state(p: Payment, salt: str) -> dict[str, Any]:
         r.debtor.name, r.debtor.account, r.creditor.name, r.creditor.account, r.remittance_info,
         r.debtor_wallet, r.creditor_wallet, p.reason_detail,
     ]  # fmt: skip
-    return {
+    state = {
         "debtor_agent": r.debtor_agent,
         "creditor_agent": r.creditor_agent,
         "source_asset": r.source_asset,
@@ -55,6 +55,9 @@ def payment_state(p: Payment, salt: str) -> dict[str, Any]:
         "settled_at": stamp(p.settled_at),
         "parties_digest": _digest(salt, private),
     }
+    if r.pilot_id is not None:  # only then: the leaves written before pilots existed keep their layout
+        state["pilot_id"] = r.pilot_id
+    return state
 
 
 def decision_entry(p: Payment, salt: str, seq: int, d: Decision, state: dict[str, Any] | None = None) -> Entry:

@@ -250,6 +250,7 @@ class PaymentRequest:
     # Retail wallets (``wallets``) paying or paid: the leg moves the wallet's balance, not its bank's.
     debtor_wallet: str | None = None
     creditor_wallet: str | None = None
+    pilot_id: str | None = None  # a sandbox pilot's payment: held to the pilot's boundaries as it settles
 
     @property
     def cross_border(self) -> bool:
@@ -270,6 +271,7 @@ class PaymentRequest:
             self.remittance_info,
             self.debtor_wallet,
             self.creditor_wallet,
+            self.pilot_id,
         )
 
 

@@ -41,6 +41,8 @@ from fintech_zone.payments.model import (
 )
 from fintech_zone.payments.service import CODE_PAYMENT, Refused, move, now_utc
 from fintech_zone.payments.wallets import wallet_account
+from fintech_zone.sandbox import service as sandbox
+from fintech_zone.sandbox.model import Attempt, Breach
 
 SYSTEM = "rails"  # the actor of automatic decisions
 
@@ -156,7 +158,7 @@ def _submit_in(
             draft.step(Status.HELD, f"held for compliance review: {verdict.reason}")
         else:
             draft.step(Status.SCREENED, f"screening: {verdict.reason}")
-            _settle(conn, draft, debtor_agent, creditor_agent)
+            _settle_within_pilot(conn, draft, debtor_agent, creditor_agent, at)
     except _Rejected as rejected:
         if quote is not None and consumed:
             fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
@@ -295,6 +297,30 @@ def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: da
                 )
 
 
+def _settle_within_pilot(
+    conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant, at: datetime
+) -> None:
+    """Settle; a pilot's payment only within its pilot's boundaries, checked under the pilot's lock in this
+    transaction (so racing payments cannot together pass a limit), and its use recorded once it settled."""
+    r = draft.request
+    admission = None
+    if r.pilot_id is not None:
+        attempt = Attempt(
+            r.source_asset,
+            r.source_amount,
+            corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction),
+            sandbox.customer_digest(r.debtor_agent, r.debtor.account, r.debtor_wallet),
+            at.astimezone(UTC).date(),
+        )
+        checked = sandbox.check_payment_in(conn, r.pilot_id, r.debtor_agent, attempt, r.uetr, at)
+        if isinstance(checked, Breach):
+            raise _Rejected(Reason.AG01, f"pilot boundary {checked.boundary}: {checked.detail}")
+        admission = checked
+    _settle(conn, draft, debtor_agent, creditor_agent)
+    if admission is not None:
+        sandbox.record_settled_in(conn, admission, r.uetr, at)
+
+
 def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant) -> None:
     r = draft.request
     payer = wallet_account(r.debtor_wallet) if r.debtor_wallet else settlement_account(debtor_agent.id, r.source_asset)
@@ -373,7 +399,9 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
             if not release:
                 raise _Rejected(Reason.RR04, f"rejected on review by {reviewer}: {reason}")
             draft.step(Status.SCREENED, f"released on review by {reviewer}: {reason}", actor=reviewer)
-            _settle(conn, draft, agents[payment.request.debtor_agent], agents[payment.request.creditor_agent])
+            _settle_within_pilot(
+                conn, draft, agents[payment.request.debtor_agent], agents[payment.request.creditor_agent], at
+            )
         except _Rejected as rejected:
             draft.step(Status.REJECTED, rejected.detail, rejected.reason, actor=reviewer)
             if payment.request.quote_id:  # a refused payment does not use up its quote

@@ -198,6 +198,9 @@ class PaymentIn(Strict):
     quote_id: str | None = Field(default=None, max_length=64)
     purpose: str | None = Field(default=None, max_length=16)
     remittance_info: str | None = Field(default=None, max_length=300)
+    pilot_id: str | None = Field(
+        default=None, max_length=64, description="a sandbox pilot's payment: settles only within its boundaries"
+    )
 
     def to_request(self) -> PaymentRequest:
         return PaymentRequest(
@@ -212,6 +215,7 @@ class PaymentIn(Strict):
             quote_id=self.quote_id,
             purpose=self.purpose,
             remittance_info=self.remittance_info,
+            pilot_id=self.pilot_id,
         )
 
 
@@ -249,6 +253,7 @@ class PaymentOut(BaseModel):
     purpose: str | None
     remittance_info: str | None
     demo: bool = Field(description="between DEMO participants: synthetic traffic (fintech-zone simulate payments)")
+    pilot_id: str | None = None
     created_at: datetime
     settled_at: datetime | None
     history: list[DecisionOut]
@@ -276,6 +281,7 @@ class PaymentOut(BaseModel):
             purpose=r.purpose,
             remittance_info=r.remittance_info,
             demo=r.demo,
+            pilot_id=r.pilot_id,
             created_at=p.created_at,
             settled_at=p.settled_at,
             history=[DecisionOut.of(d) for d in p.history],

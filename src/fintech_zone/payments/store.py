@@ -98,6 +98,7 @@ payments = Table(
     # Random per payment: the journal's public leaves carry the party data only as a digest salted with it, so
     # nobody can test a guessed name against a leaf; an auditor with the database recomputes it.
     Column("journal_salt", String(32), nullable=True),
+    Column("pilot_id", String(64), nullable=True),  # the sandbox pilot it ran in (sandbox.store holds the pilots)
     Index("ix_payments_status_settled_at", "status", "settled_at"),
     Index("ix_payments_debtor_agent_created_at", "debtor_agent", "created_at"),
     Index("ix_payments_creditor_agent_created_at", "creditor_agent", "created_at"),
@@ -249,6 +250,7 @@ def insert_payment(conn: Connection, p: Payment, corridor_key: str, journal_salt
             created_at=p.created_at,
             settled_at=p.settled_at,
             journal_salt=journal_salt,
+            pilot_id=r.pilot_id,
         ),
     )
     insert_decisions(conn, r.uetr, 0, p.history)
@@ -312,6 +314,7 @@ def payment_of(r: Any, history: list[Decision]) -> Payment:
         demo=r.demo,
         debtor_wallet=r.debtor_wallet,
         creditor_wallet=r.creditor_wallet,
+        pilot_id=r.pilot_id,
     )
     return Payment(
         request=request,

@@ -12,7 +12,15 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from fintech_zone.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput, NotFound
+from fintech_zone.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -21,6 +29,7 @@ STATUS_FOR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),
+    (TooManyRequests, 429),
     (InvalidInput, 422),
     (DomainError, 422),
 ]
