@@ -18,6 +18,7 @@ from fintech_zone.payments.cli import fx_app, iso_app, simulate_app
 from fintech_zone.progress.cli import app as progress_app
 from fintech_zone.progress.cli import report_app
 from fintech_zone.registry.cli import app as registry_app
+from fintech_zone.sandbox.cli import app as sandbox_app
 
 if TYPE_CHECKING:
     from fintech_zone.settings import Settings
@@ -40,6 +41,7 @@ app.add_typer(journal_app, name="journal")
 app.add_typer(payments_app, name="payments")
 app.add_typer(fx_app, name="fx")
 app.add_typer(iso_app, name="iso20022")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(bench_app, name="bench")
 

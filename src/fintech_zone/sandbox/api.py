@@ -73,7 +73,12 @@ def update(pilot_id: str, body: ApplicationIO, db: DB, who: Applicant) -> PilotO
     return PilotOut.of(pilot)
 
 
-@router.get("/pilots", response_model=list[PilotOut], summary="Pilots the caller may see (drafts: its own)")
+@router.get(
+    "/pilots",
+    response_model=list[PilotOut],
+    summary="Pilots the caller may see (drafts: its own)",
+    responses=problem_responses(422),
+)
 def pilots(db: DB, who: Reader, status: Annotated[Status | None, Query()] = None) -> list[PilotOut]:
     return [PilotOut.of(p) for p in service.list_pilots(db, actor(who), status)]
 

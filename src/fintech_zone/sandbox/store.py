@@ -207,10 +207,13 @@ def _dump(value: Any) -> str:
 
 def insert_pilot(conn: Connection, p: Pilot) -> None:
     conn.execute(insert(pilots).values(**_pilot_values(p), id=p.id, created_at=p.created_at))
-    conn.execute(
-        insert(institutions),
-        [{"pilot_id": p.id, "org_id": i.org_id, "role": i.role.value} for i in p.application.institutions],
-    )
+    _insert_institutions(conn, p)
+
+
+def _insert_institutions(conn: Connection, p: Pilot) -> None:
+    rows = [{"pilot_id": p.id, "org_id": i.org_id, "role": i.role.value} for i in p.application.institutions]
+    if rows:  # a draft may name none yet
+        conn.execute(insert(institutions), rows)
 
 
 def _pilot_values(p: Pilot) -> dict[str, Any]:
@@ -235,10 +238,7 @@ def update_pilot(conn: Connection, p: Pilot, institutions_changed: bool = False)
     conn.execute(update(pilots).where(pilots.c.id == p.id).values(**_pilot_values(p)))
     if institutions_changed:
         conn.execute(institutions.delete().where(institutions.c.pilot_id == p.id))
-        conn.execute(
-            insert(institutions),
-            [{"pilot_id": p.id, "org_id": i.org_id, "role": i.role.value} for i in p.application.institutions],
-        )
+        _insert_institutions(conn, p)
 
 
 def _pilot(row: Any, transitions: tuple[Transition, ...]) -> Pilot:
