@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.progress.pages import router as progress_pages
     from fintech_zone.registry.api import router as registry_api
     from fintech_zone.registry.pages import router as registry_pages
+    from fintech_zone.sandbox.api import public_router as sandbox_public_api
     from fintech_zone.sandbox.api import router as sandbox_api
+    from fintech_zone.sandbox.pages import router as sandbox_pages
     from fintech_zone.web.console import router as console_pages
 
     # What any API request may meet before its handler runs: a URL with control characters or malformed JSON
@@ -109,12 +111,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(sandbox_api, prefix="/api/v1/sandbox", tags=["sandbox"], responses=api_problems)
     # Public: auditors and visitors verify the log without an account (the leaves hold no party data in clear).
     app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400, 413))
+    # Public too: the sandbox's disclosed statements and the comment form (rate-limited per address).
+    app.include_router(
+        sandbox_public_api, prefix="/api/v1/sandbox", tags=["sandbox"], responses=problem_responses(400, 413)
+    )
     # Pages are HTML for people, not part of the API the OpenAPI document describes.
     app.include_router(console_pages, include_in_schema=False)
     app.include_router(registry_pages, include_in_schema=False)
     app.include_router(progress_pages, include_in_schema=False)
     app.include_router(payments_pages, include_in_schema=False)
     app.include_router(journal_pages, include_in_schema=False)
+    app.include_router(sandbox_pages, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
 
     app.add_middleware(

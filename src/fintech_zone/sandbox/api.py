@@ -27,6 +27,8 @@ from fintech_zone.web.ratelimit import RateLimiter
 from fintech_zone.web.security import DB, bearer_principal, require
 
 router = APIRouter()
+public_router = APIRouter()
+"""The public disclosure: no token (mounted without the 401 the rest of the API may answer)."""
 Reader = Annotated[Principal, Depends(require())]
 Applicant = Annotated[Principal, Depends(require(Role.OPERATOR, Role.PARTICIPANT))]
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.PARTICIPANT, Role.REGULATOR))]
@@ -87,7 +89,7 @@ def pilots(db: DB, who: Reader, status: Annotated[Status | None, Query()] = None
     "/pilots/{pilot_id}",
     response_model=PilotOut,
     summary="A pilot, its boundaries and the space it has used (public from disclosure on)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def pilot(pilot_id: str, db: DB, who: Maybe) -> PilotOut:
     found = service.get_pilot(db, pilot_id, actor(who))
@@ -131,7 +133,7 @@ def suspend(pilot_id: str, body: SuspensionIn, db: DB, who: Regulator) -> PilotO
     "/pilots/{pilot_id}/monitor",
     response_model=MonitorOut,
     summary="Live figures: customers, volumes, rejections, alerts, complaints, boundary use, service level",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 422),
 )
 def monitor(pilot_id: str, request: Request, db: DB, who: Actor) -> MonitorOut:
     return MonitorOut.of(service.monitor(db, pilot_id, actor(who), timers(request)))
@@ -150,16 +152,18 @@ def complaint(pilot_id: str, body: ComplaintIn, db: DB, who: Actor) -> None:
 # -- public disclosure (no token) -----------------------------------------------------------------------------------
 
 
-@router.get("/public/pilots", response_model=list[PilotOut], summary="Disclosed pilots and their statements (public)")
+@public_router.get(
+    "/public/pilots", response_model=list[PilotOut], summary="Disclosed pilots and their statements (public)"
+)
 def public_pilots(db: DB) -> list[PilotOut]:
     return [PilotOut.of(p) for p in service.list_pilots(db, None)]
 
 
-@router.get(
+@public_router.get(
     "/public/pilots/{pilot_id}/comments",
     response_model=list[CommentOut],
     summary="Public comments on a disclosed pilot",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def public_comments(pilot_id: str, db: DB) -> list[CommentOut]:
     return [CommentOut(**c) for c in service.comments(db, pilot_id)]
@@ -178,7 +182,7 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post(
+@public_router.post(
     "/public/pilots/{pilot_id}/comments",
     status_code=204,
     summary="Comment on a pilot's statement while it is disclosed (rate-limited per address)",

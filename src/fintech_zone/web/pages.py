@@ -19,6 +19,7 @@ TEMPLATE_PACKAGES = (
     "fintech_zone.progress",
     "fintech_zone.payments",
     "fintech_zone.journal",
+    "fintech_zone.sandbox",
 )
 
 env = Environment(
