@@ -69,3 +69,7 @@ def test_a_pilot_from_the_command_line(db_url: str, db: Database, tmp_path: Path
     assert figures["events"] == {"suspended": 1, "resumed": 1}
     listed = ok(cli(db_url, tmp_path, "list", "--status", "testing"))
     assert [p["id"] for p in listed] == ["pilot-1"]
+    written = ok(cli(db_url, tmp_path, "report", "pilot-1", "--out", "exit.html", "--format", "html", "--lang", "en"))
+    assert written["written"] == "exit.html" and "Final assessment" in (tmp_path / "exit.html").read_text("utf-8")
+    r = cli(db_url, tmp_path, "report", "pilot-1", "--out", "/no/such/dir/exit.pdf")
+    assert r.returncode == 2 and "exit.pdf" in r.stderr

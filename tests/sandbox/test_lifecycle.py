@@ -202,3 +202,39 @@ def test_a_testing_pilot_reports_its_service_level_and_figures(world: World) -> 
     assert w.get("/pilots/pilot-1/monitor", "sg-bank").status_code == 403
     assert w.post("/pilots/pilot-1/complaints", {"detail": "a fee was not shown"}, "cq-bank").status_code == 204
     assert w.get("/pilots/pilot-1/monitor", "pboc").json()["events"] == {"complaint": 1}
+
+
+ASSESSMENT = {
+    "innovation_value": {"score": 5, "note": "PvP settlement in seconds"},
+    "service_quality": {"score": 4},
+    "user_satisfaction": {"score": 4, "note": "survey of 120 SMEs"},
+    "business_continuity": {"score": 4},
+    "compliance": {"score": 5},
+    "transaction_security": {"score": 5},
+    "data_security": {"score": 4},
+    "risk_control": {"score": 4},
+    "commitments_kept": {"score": 5},
+}
+
+
+def test_the_exit_report_renders_in_both_languages_as_html_and_pdf(world: World) -> None:
+    w = world
+    admit(w, cross_border=False)
+    # The assessment comes with the exit, from a regulator, in its nine dimensions.
+    r = w.move("pilot-1", "exited", "pboc", outcome="graduated", assessment={"charm": {"score": 5}})
+    assert r.status_code == 422
+    r = w.move("pilot-1", "testing", "pboc", outcome="extended", assessment=ASSESSMENT)
+    assert r.status_code == 422  # an assessment is given with an exit only
+    done = w.move("pilot-1", "exited", "pboc", outcome="graduated", assessment=ASSESSMENT).json()
+    assert done["assessment"]["innovation_value"] == {"score": 5, "note": "PvP settlement in seconds"}
+    zh = w.get("/pilots/pilot-1/report?lang=zh", "pboc")
+    assert zh.status_code == 200 and zh.headers["content-type"].startswith("text/html")
+    for text in ("退出报告", "最终评估", "创新价值", "5 / 5", "PvP settlement in seconds", "测试成功", "承诺履行"):
+        assert text in zh.text, text
+    en = w.get("/pilots/pilot-1/report?lang=en", "cq-tech")
+    assert "Exit report" in en.text and "Commitments kept" in en.text and "graduated" in en.text
+    pdf = w.get("/pilots/pilot-1/report?lang=zh&format=pdf", "operator")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 5_000
+    assert "pilot-pilot-1-exit-zh.pdf" in pdf.headers["content-disposition"]
+    assert w.get("/pilots/pilot-1/report", "sg-bank").status_code == 403
+    assert w.get("/pilots/pilot-1/report?lang=fr", "pboc").status_code == 422

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fintech_zone.auth.model import Principal, Role
 from fintech_zone.errors import TooManyRequests
-from fintech_zone.sandbox import service
+from fintech_zone.sandbox import report, service
 from fintech_zone.sandbox.model import Status
 from fintech_zone.sandbox.schemas import (
     ApplicationIO,
@@ -114,6 +114,7 @@ def move(pilot_id: str, body: TransitionIn, request: Request, db: DB, who: Actor
         scores=body.scores,
         boundaries=body.boundaries.to_model() if body.boundaries else None,
         timers=timers(request),
+        assessment=body.assessment_dict(),
     )
     return PilotOut.of(pilot, service.usage(db, pilot_id))
 
@@ -137,6 +138,23 @@ def suspend(pilot_id: str, body: SuspensionIn, db: DB, who: Regulator) -> PilotO
 )
 def monitor(pilot_id: str, request: Request, db: DB, who: Actor) -> MonitorOut:
     return MonitorOut.of(service.monitor(db, pilot_id, actor(who), timers(request)))
+
+
+@router.get(
+    "/pilots/{pilot_id}/report",
+    response_class=Response,
+    summary="The pilot's exit report (HTML or PDF, zh or en), generated from its records",
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}, **problem_responses(403, 404, 422)},
+)
+def exit_report(
+    pilot_id: str,
+    db: DB,
+    who: Actor,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+    format: report.ReportFormat = report.ReportFormat.HTML,
+) -> Response:
+    pilot, used, events = service.report_facts(db, pilot_id, actor(who))
+    return report.download(pilot, used, events, lang, format)
 
 
 @router.post(

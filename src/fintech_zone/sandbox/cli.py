@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from fintech_zone.auth.model import Role
 from fintech_zone.cli_support import fail, open_db, print_json
-from fintech_zone.sandbox import service
+from fintech_zone.sandbox import report, service
 from fintech_zone.sandbox.model import Cause, Outcome, Status
 from fintech_zone.sandbox.schemas import ApplicationIO, BoundariesIO, MonitorOut, PilotIn, PilotOut
 from fintech_zone.settings import Settings
@@ -131,6 +131,25 @@ def suspend(pilot_id: str, reason: Annotated[str, typer.Option()], as_: As = "re
 def resume(pilot_id: str, reason: Annotated[str, typer.Option()], as_: As = "regulator") -> None:
     """A regulator resumes a suspended pilot."""
     _dump(service.set_suspended(open_db(), pilot_id, False, reason, _actor(as_)))
+
+
+@app.command("report")
+def exit_report(
+    pilot_id: str,
+    out: Annotated[Path, typer.Option("--out", help="the file to write")],
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    format: Annotated[report.ReportFormat, typer.Option(help="html or pdf")] = report.ReportFormat.PDF,
+    as_: As = "operator",
+) -> None:
+    """Write the pilot's exit report (HTML or PDF, Chinese or English)."""
+    if lang not in ("zh", "en"):
+        fail("--lang is zh or en")
+    pilot, used, events = service.report_facts(open_db(), pilot_id, _actor(as_))
+    try:
+        out.write_bytes(report.render(pilot, used, events, lang, format))
+    except OSError as exc:
+        fail(f"{out}: {exc.strerror}")
+    print_json({"pilot": pilot_id, "written": str(out), "format": format.value, "lang": lang})
 
 
 @app.command("monitor")

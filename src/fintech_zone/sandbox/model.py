@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from fintech_zone.errors import FieldError, InvalidInput
 
@@ -65,6 +66,23 @@ class Criterion(StrEnum):
 
 
 SCORE_RANGE = range(1, 6)  # 1 (poor) .. 5 (excellent)
+
+
+class Dimension(StrEnum):
+    """The final assessment of a pilot at its exit (the PBoC pilot's exit assessment)."""
+
+    INNOVATION_VALUE = "innovation_value"
+    SERVICE_QUALITY = "service_quality"
+    USER_SATISFACTION = "user_satisfaction"
+    BUSINESS_CONTINUITY = "business_continuity"
+    COMPLIANCE = "compliance"
+    TRANSACTION_SECURITY = "transaction_security"
+    DATA_SECURITY = "data_security"
+    RISK_CONTROL = "risk_control"
+    COMMITMENTS_KEPT = "commitments_kept"
+
+
+NOTE_MAX = 1000
 
 
 class InstitutionRole(StrEnum):
@@ -151,6 +169,8 @@ class Pilot:
     scores: dict[str, dict[str, int]] = field(default_factory=dict)
     pending: tuple[str, ...] = ()
     demo: bool = False
+    # dimension -> {"score": 1..5, "note": text}: the regulators' final assessment, given with the exit
+    assessment: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # -- validation ---------------------------------------------------------------------------------------------------
@@ -317,6 +337,22 @@ def check_scores(scores: dict[str, int]) -> list[FieldError]:
         for c in Criterion
         if c.value in scores and scores[c.value] not in SCORE_RANGE
     ]
+    return errors
+
+
+def check_assessment(assessment: dict[str, dict[str, Any]]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    known = {d.value for d in Dimension}
+    for name, entry in assessment.items():
+        path = f"assessment.{name}"
+        if name not in known:
+            errors.append(FieldError(path, "is not one of the nine assessment dimensions", "enum"))
+            continue
+        if set(entry) - {"score", "note"} or entry.get("score") not in SCORE_RANGE:
+            errors.append(FieldError(path, "is {score: 1-5, note: text}", "range"))
+        note = entry.get("note") or ""
+        if not isinstance(note, str) or len(note) > NOTE_MAX:
+            errors.append(FieldError(f"{path}.note", f"is text of at most {NOTE_MAX} characters", "length"))
     return errors
 
 

@@ -11,6 +11,7 @@ from fintech_zone.sandbox.model import (
     Application,
     Boundaries,
     Cause,
+    Dimension,
     Institution,
     InstitutionRole,
     Outcome,
@@ -137,6 +138,11 @@ class PilotIn(ApplicationIO):
     id: str = Field(max_length=64, description="the pilot's id, chosen by the applicants")
 
 
+class AssessmentIO(Strict):
+    score: int = Field(ge=1, le=5)
+    note: str = Field(default="", max_length=1000)
+
+
 class TransitionIn(Strict):
     to: Status
     reason: str = Field(max_length=2000)
@@ -149,6 +155,14 @@ class TransitionIn(Strict):
         "need_for_regulatory_support (needed before public disclosure)",
     )
     boundaries: BoundariesIO | None = Field(default=None, description="set at admission, or a later end date to extend")
+    assessment: dict[Dimension, AssessmentIO] | None = Field(
+        default=None, description="the regulators' final assessment with an exit: dimension -> {score 1-5, note}"
+    )
+
+    def assessment_dict(self) -> dict[str, dict[str, Any]] | None:
+        if self.assessment is None:
+            return None
+        return {d.value: {"score": a.score, "note": a.note} for d, a in self.assessment.items()}
 
 
 class SuspensionIn(Strict):
@@ -187,6 +201,7 @@ class PilotOut(BaseModel):
     regulators: list[str]
     awaiting: list[str] = Field(description="regulators still to make the pending joint decision")
     scores: dict[str, dict[str, int]]
+    assessment: dict[str, dict[str, Any]] = Field(description="the final assessment given with the exit")
     application: ApplicationIO
     boundaries: BoundariesIO | None
     usage: dict[str, Any] | None = Field(default=None, description="customers and volumes used, per asset")
@@ -207,6 +222,7 @@ class PilotOut(BaseModel):
             regulators=list(p.regulators),
             awaiting=[r for r in p.regulators if r not in p.pending] if p.pending else [],
             scores=p.scores,
+            assessment=p.assessment,
             application=ApplicationIO.of(p.application),
             boundaries=BoundariesIO.of(p.boundaries) if p.boundaries else None,
             usage=usage,

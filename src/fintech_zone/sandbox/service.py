@@ -41,6 +41,7 @@ from fintech_zone.sandbox.model import (
     Usage,
     alerts_crossed,
     check_application,
+    check_assessment,
     check_attempt,
     check_boundaries,
     check_scores,
@@ -202,6 +203,7 @@ def transition(
     boundaries: Boundaries | None = None,
     timers: Timers = Timers(),
     now: datetime | None = None,
+    assessment: dict[str, dict[str, Any]] | None = None,
 ) -> Pilot:
     """Move a pilot, with a reason, as the actor's side may (module notes). Forbidden for the wrong side or a
     regulator not the pilot's; Conflict when the current state does not allow the move or a condition is unmet."""
@@ -210,6 +212,12 @@ def transition(
         raise InvalidInput(errors)
     if boundaries is not None and (errors := check_boundaries(boundaries)):
         raise InvalidInput(errors)
+    if assessment is not None and (errors := check_assessment(assessment)):
+        raise InvalidInput(errors)
+    if assessment and (to is not Status.EXITED or actor.role is not Role.REGULATOR):
+        raise InvalidInput(
+            [FieldError("assessment", "is the regulators' final assessment, given with an exit", "exit")]
+        )
     if actor.role not in (Role.REGULATOR, Role.PARTICIPANT, Role.OPERATOR):
         raise Forbidden("a viewer moves no pilot")
     as_regulator = actor.role is Role.REGULATOR
@@ -227,7 +235,9 @@ def transition(
             raise Forbidden("only the pilot's applicants (or the operator for them) make this move")
         else:
             regulator = None
-        pilot = _apply(conn, pilot, to, reason, actor, regulator, outcome, cause, scores, boundaries, timers, at)
+        pilot = _apply(
+            conn, pilot, to, reason, actor, regulator, outcome, cause, scores, boundaries, timers, at, assessment
+        )
         store.update_pilot(conn, pilot)
         return pilot
 
@@ -245,6 +255,7 @@ def _apply(
     boundaries: Boundaries | None,
     timers: Timers,
     at: datetime,
+    assessment: dict[str, dict[str, Any]] | None = None,
 ) -> Pilot:
     here = pilot.status
     if (here, to) == (Status.DRAFT, Status.SUBMITTED):
@@ -285,6 +296,8 @@ def _apply(
         pilot = replace(
             pilot, outcome=outcome, cause=cause if outcome is Outcome.DISCONTINUED else None, suspended=False
         )
+        if assessment:
+            pilot = replace(pilot, assessment=dict(assessment))
     return _record(conn, pilot, t)
 
 
@@ -400,6 +413,17 @@ def monitor(
         recent,
         {"stage": due.stage.value, "due_on": due.due_on.isoformat(), "overdue": due.overdue} if due else None,
     )
+
+
+def report_facts(db: Database, pilot_id: str, actor: Actor | None) -> tuple[Pilot, dict[str, Any], dict[str, int]]:
+    """What the exit report shows: the pilot, the space it used and its events by kind (for the same readers as
+    its live figures)."""
+    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant_of(db, pilot_id, actor)):
+        raise Forbidden("a pilot's report is for its regulators, the operator and its applicants")
+    with db.read() as conn:
+        pilot = _get(conn, pilot_id)
+        counts = store.event_counts(conn, pilot_id)
+    return pilot, usage(db, pilot_id), counts
 
 
 def _is_applicant_of(db: Database, pilot_id: str, actor: Actor) -> bool:

@@ -59,6 +59,7 @@ pilots = Table(
     Column("regulators", String(200), nullable=False),  # space-separated organisation ids
     Column("scores", Text, nullable=False),  # JSON: regulator -> criterion -> score
     Column("pending", String(200), nullable=False),  # regulators that made the pending joint move
+    Column("assessment", Text, nullable=False),  # JSON: the final assessment, dimension -> {score, note}
     Column("created_at", UTCDateTime, nullable=False),
     Column("stage_since", UTCDateTime, nullable=False),
     Index("ix_sandbox_pilots_status", "status"),
@@ -230,6 +231,7 @@ def _pilot_values(p: Pilot) -> dict[str, Any]:
         "regulators": " ".join(p.regulators),
         "scores": _dump(p.scores),
         "pending": " ".join(p.pending),
+        "assessment": _dump(p.assessment),
         "stage_since": p.stage_since,
     }
 
@@ -256,6 +258,7 @@ def _pilot(row: Any, transitions: tuple[Transition, ...]) -> Pilot:
         history=transitions,
         scores=json.loads(row.scores),
         pending=tuple(row.pending.split()),
+        assessment=json.loads(row.assessment),
         demo=bool(row.demo),
     )
 
