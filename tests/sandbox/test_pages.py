@@ -43,3 +43,85 @@ def test_a_running_pilot_shows_its_boundaries_and_no_form(world: World) -> None:
     )
     closed = w.rails.client.post("/sandbox/pilot-1/comments", data={"body": "late"})
     assert closed.status_code == 409
+
+
+def sign_in(w: World, who: str) -> None:
+    client = w.rails.client
+    client.post("/logout")
+    token = w.tokens[who]["Authorization"].removeprefix("Bearer ")
+    assert client.post("/login", data={"token": token, "next": "/sandbox"}, follow_redirects=False).status_code == 303
+
+
+def decide(w: World, to: str, who: str, **fields: str) -> None:
+    sign_in(w, who)
+    r = w.rails.client.post(
+        "/sandbox/pilot-1/move", data={"to": to, "reason": f"{who}: {to}", **fields}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text[-2000:]
+
+
+def test_a_pilot_from_application_to_graduation_through_the_web_pages(world: World) -> None:
+    w = world
+    client = w.rails.client
+    sign_in(w, "cq-tech")
+    assert "Apply for a pilot" in client.get("/sandbox?lang=en").text
+    form = {
+        "id": "pilot-1", "name": "Cross-border e-CNY remittances for SMEs", "type": "financial_service",
+        "planned_go_live": "2026-12-01", "cross_border": "1", "tech_org": "cq-tech", "fi_org": "cq-bank",
+        "licence": "B0206H250000001", "technology": "Tokenised deposits", "functions": "SMEs pay suppliers",
+        "innovation": "PvP in seconds", "problem": "Slow, dear payments", "comparison": "Correspondent banking",
+        "money_flows": "CNY to SGD via an FX provider", "risk_controls": "Limits, screening",
+        "consumer_protection": "Rates shown first", "complaint_handling": "Hotline", "exit_plan": "Pay out in 5 days",
+        "scenario": "Supplier payment", "success_criteria": "95 % under 10 s", "max_customers": "3", "asset": "CNY",
+        "per_payment": "2000.00", "daily": "10000", "total": "50000", "corridor_CN-SG": "1",
+    }  # fmt: skip
+    bad = client.post("/sandbox/apply", data={**form, "per_payment": "12.345"})
+    assert bad.status_code == 422 and "at most two decimals" in bad.text and 'value="pilot-1"' in bad.text
+    r = client.post("/sandbox/apply", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/sandbox/pilot-1"
+    draft = client.get("/sandbox/pilot-1?lang=en")
+    assert draft.status_code == 200 and "Record the decision" in draft.text  # the applicants' own draft
+    client.post("/logout")
+    assert client.get("/sandbox/pilot-1").status_code == 404  # not public yet
+    requested = w.get("/pilots/pilot-1", "pboc").json()["application"]["requested"]
+    assert requested["per_payment"] == {"CNY": 200_000} and requested["corridors"] == ["CN-SG"]
+
+    decide(w, "submitted", "cq-tech")
+    decide(w, "preliminary_review", "pboc")
+    # The wrong side gets the page back with the reason, not a server error.
+    sign_in(w, "cq-tech")
+    refused = client.post("/sandbox/pilot-1/move", data={"to": "evaluation", "reason": "me"})
+    assert refused.status_code == 403 and "a regulator" in refused.text
+    decide(w, "evaluation", "mas")
+    scores = {
+        "inclusive_benefit": "4",
+        "technical_innovation": "5",
+        "controllable_risk": "4",
+        "need_for_regulatory_support": "3",
+    }
+    decide(w, "public_disclosure", "pboc", **scores)
+    decide(w, "public_disclosure", "mas", **scores)
+    decide(w, "admitted", "pboc")
+    decide(w, "admitted", "mas")
+    decide(w, "testing", "cq-bank")
+    sign_in(w, "mas")
+    page = client.get("/sandbox/pilot-1?lang=zh")
+    assert "实时数据" in page.text and "立即暂停试点" in page.text
+    assert (
+        client.post(
+            "/sandbox/pilot-1/suspension", data={"suspended": "1", "reason": "check"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    assert w.get("/pilots/pilot-1", "pboc").json()["suspended"] is True
+    assert (
+        client.post(
+            "/sandbox/pilot-1/suspension", data={"suspended": "0", "reason": "ok"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    decide(w, "testing", "pboc", outcome="extended", ends_on="2027-12-31")
+    decide(w, "exited", "mas", outcome="graduated")
+    done = w.get("/pilots/pilot-1", "pboc").json()
+    assert (done["status"], done["outcome"], done["boundaries"]["ends_on"]) == ("exited", "graduated", "2027-12-31")
+    assert len(done["history"]) == 9
