@@ -3,9 +3,13 @@ and the same server's limit on a trivial endpoint, in one run.
 
     python -m benchmarks.payments_http --backend sqlite [--clients 16] [--duration 20] [--workers 2] [--json]
     python -m benchmarks.payments_http --backend postgres [--postgres URL] [--duration 20]
+    python -m benchmarks.payments_http --backend sqlite --pilot [--duration 20] [--json]
 
 Target (issue), on SQLite: ≥ 1,000 settled cross-border payments/s, p99 ≤ 100 ms, and at least 0.25 of the same
 server's throughput on a trivial endpoint (``GET /healthz``). The PostgreSQL run is measured against the same figures.
+With ``--pilot`` (the sandbox issue's target: boundary checks add ≤ 10 % to this benchmark's throughput and ≤ 5 ms
+to its p99, measured in runs with and without it) every payment is a sandbox pilot's, checked against the pilot's
+boundaries in its settling transaction; everything else is the same.
 
 Each piece runs in a process of its own:
 
@@ -16,7 +20,14 @@ Each piece runs in a process of its own:
 * **set-up** (this process, over HTTP, untimed): two central banks, ``--banks`` banks a side, an FX provider;
   reserves credited, caps set and tokens issued to every bank; the provider funded in both tokens by the banks
   (same-asset payments); a CNY/SGD rate. Tokens come from ``auth.service.create_token`` on the same database: an
-  operator's, and one per participant (each bank sends its payments with its own token).
+  operator's, and one per participant (each bank sends its payments with its own token). With ``--pilot``, also a
+  cross-border sandbox pilot walked over the API to ``testing``: a technology firm and the two regulators
+  (``cn-pboc-cq``, ``sg-mas``) made registry organisations on the database, with tokens; the firm applies with every
+  bank as a licensed institution (a pilot has at most 10, so ``--pilot`` takes at most 4 banks a side); both
+  regulators score, disclose and admit it (the server runs with ``FZ_SANDBOX_COMMENT_DAYS=0``, so admission does
+  not wait for public comment); a bank starts testing. Its boundaries hold every payment of the run: corridors
+  CN-SG and SG-CN, each asset's per-payment limit the largest amount sent, daily and total limits and a customer
+  limit far above what a run uses (so no payment is refused and no 80 % alert is raised, but every one is checked).
 * **load**: an asyncio client (uvloop when installed) speaking HTTP/1.1 over ``--clients`` keep-alive connections,
   one request in flight on each, every request encoded before the clock starts. uvicorn's workers share one
   listening socket and a burst of connections mostly lands on one of them, so the client spreads its connections
@@ -25,11 +36,16 @@ Each piece runs in a process of its own:
   seconds, the framework's limit on this server; **quotes**: ``POST /api/v1/fx/quotes``, one for every payment to come
   (a quote holds 600 s, so they are made just before); **payments**: ``POST /api/v1/payments`` with those quotes for
   ``--duration`` seconds or until the quotes run out, half CNY→SGD and half SGD→CNY between random banks. Only a
-  201 whose status is ``settled`` counts as settled. Every phase reports the CPU seconds of the client, of the
+  201 whose status is ``settled`` counts as settled. With ``--pilot`` each payment, the warm-up's too (so the
+  boundary checks' code and queries are warm and the run is sized at the tagged rate), carries ``"pilot_id"``; the
+  payments are otherwise the same (same seed, same bodies). Every phase reports the CPU seconds of the client, of the
   server's workers and of PostgreSQL (every ``postgres`` process visible, whoever it serves), how busy the whole
   machine was and what everything else on it used: the client's own cost is on the record.
 * **checks** (after): the ledger's totals balance for every asset, each token's supply agrees three ways, and the
-  server recorded exactly as many settled payments as the client counted.
+  server recorded exactly as many settled payments as the client counted. With ``--pilot``, also: the pilot's
+  ``usage`` (``GET /api/v1/sandbox/pilots/{id}``) counts exactly the settled pilot payments the client counted, and
+  per asset the volume and number the server's payments table holds for the pilot, its customers are the distinct
+  debtor accounts of those payments, and the pilot recorded no refusal and no 80 % alert.
 """
 
 from __future__ import annotations
@@ -85,6 +101,22 @@ PROVIDER = ("lion-fx", "LNFXSGSGXXX", "SG", "Lion FX (benchmark)", "狮城外汇
 BANK_LETTERS = "ABCDEFGHJKLMNPQR"
 CN_NAMES = ["Li Ming", "Wang Fang", "Zhang Wei", "Liu Yang", "Chen Jing", "Chongqing Hardware Export Co., Ltd."]
 SG_NAMES = ["Tan Ah Kow", "Lim Wei Ling", "Ng Siew Mei", "Goh Boon Huat", "Wong Kar Yan", "Lion City Parts Pte. Ltd."]
+SANDBOX = "/api/v1/sandbox"
+PILOT_ID = "bench-pilot-1"
+PILOT_MAX_INSTITUTIONS = 10  # sandbox.model.check_application: the technology firm and every bank
+PILOT_VOLUME_LIMIT = 10**15  # daily and total, per asset: far above a run's volume (no refusal, no 80 % alert)
+PILOT_MAX_CUSTOMERS = 10**9  # the API's largest; each payment's debtor account is new, so each is a new customer
+TECH_FIRM = ("cq-bench-tech", "CN", "Chongqing Benchmark Ledger Tech Co.", "重庆基准账本科技有限公司")
+SANDBOX_REGULATORS = [  # sandbox.model.REGULATOR_OF: the organisations a cross-border pilot's decisions come from
+    ("cn-pboc-cq", "CN", "PBoC Chongqing Operations Office", "人民银行重庆营管部"),
+    ("sg-mas", "SG", "Monetary Authority of Singapore", "新加坡金融管理局"),
+]
+PILOT_SCORES = {
+    "inclusive_benefit": 4,
+    "technical_innovation": 4,
+    "controllable_risk": 4,
+    "need_for_regulatory_support": 3,
+}
 
 
 def bank_ids(side: str, n: int) -> list[tuple[str, str]]:
@@ -536,6 +568,8 @@ def payment_requests(spec: dict[str, Any], rng: random.Random, quotes: list[Any]
             "purpose": "GDDS",
             "remittance_info": f"invoice {n}",
         }
+        if spec["pilot_id"] is not None:
+            body["pilot_id"] = spec["pilot_id"]
         out.append(encode("POST", PAYMENTS, port, tokens[debtor], body))
     return out
 
@@ -672,11 +706,17 @@ def wait_for_server(port: int, server: subprocess.Popen[bytes], workers: int, lo
         time.sleep(0.2)
 
 
+def server_env(pilot: bool) -> dict[str, str]:
+    """The settings the server gets besides its database and secret: with ``--pilot``, no public-comment period
+    (read only when a pilot is admitted), so the set-up admits its pilot at once."""
+    return {"FZ_SANDBOX_COMMENT_DAYS": "0"} if pilot else {}
+
+
 @contextmanager
 def running_server(
-    url: str, port: int, workers: int, workdir: Path
+    url: str, port: int, workers: int, workdir: Path, pilot: bool = False
 ) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
-    env = {**os.environ, "FZ_DATABASE_URL": url, "FZ_SECRET_KEY": secrets.token_urlsafe(32)}
+    env = {**os.environ, "FZ_DATABASE_URL": url, "FZ_SECRET_KEY": secrets.token_urlsafe(32), **server_env(pilot)}
     log = workdir / "server.log"
     with log.open("wb") as err:
         server = subprocess.Popen(
@@ -771,6 +811,139 @@ def set_up_world(api: Api, db: Any, operator: str, banks: int) -> dict[str, Any]
         "banks_sg": [b for b, _ in sg],
         "bank_tokens": {b: tokens[b] for b, _ in cn + sg},
         "funding_payments": len(cn) + len(sg),
+    }
+
+
+def pilot_application(banks: list[str]) -> dict[str, Any]:
+    """The pilot's application: the technology firm and every bank (each a licensed financial institution), its
+    boundaries holding every payment of the run (see the module notes)."""
+    institutions = [{"org_id": TECH_FIRM[0], "role": "technology_firm"}]
+    institutions += [
+        {"org_id": b, "role": "financial_institution", "licence": f"B0206H25{n:07d}"} for n, b in enumerate(banks, 1)
+    ]
+    limit = {"CNY": MAX_AMOUNT, "SGD": MAX_AMOUNT}
+    volume = {"CNY": PILOT_VOLUME_LIMIT, "SGD": PILOT_VOLUME_LIMIT}
+    return {
+        "id": PILOT_ID,
+        "name": "Cross-border tokenised-deposit payments (benchmark)",
+        "type": "financial_service",
+        "institutions": institutions,
+        "planned_go_live": "2026-12-01",
+        "technology": "Tokenised deposits on the zone's rails; ISO 20022 messaging",
+        "functions": "Customers of Chongqing and Singapore banks pay each other across the border",
+        "innovation": "Payment-versus-payment settlement in seconds",
+        "problem": "Cross-border payments take days through correspondent banks",
+        "comparison": "Correspondent banking: slower and dearer",
+        "money_flows": "Debtor's bank -> FX provider -> creditor's bank, on the ledger",
+        "risk_controls": "Per-payment, daily and total limits; screening; suspension by either regulator",
+        "consumer_protection": "Rate and fees shown before confirmation",
+        "complaint_handling": "Hotline and e-mail",
+        "exit_plan": "Payments stop; balances paid out",
+        "scenarios": [{"name": "Benchmark load", "success_criteria": "every payment settles within its boundaries"}],
+        "requested": {
+            "max_customers": PILOT_MAX_CUSTOMERS,
+            "per_payment": limit,
+            "daily": volume,
+            "total": volume,
+            "corridors": ["CN-SG", "SG-CN"],
+        },
+        "cross_border": True,
+    }
+
+
+def set_up_pilot(api: Api, db: Any, banks: list[str], bank_tokens: dict[str, str]) -> dict[str, Any]:
+    """A cross-border pilot in ``testing`` with every bank among its institutions, over the API (the technology firm
+    and the two regulators are registry organisations made on the database, as are their tokens)."""
+    from fintech_zone.auth import service as auth
+    from fintech_zone.auth.model import Role
+    from fintech_zone.registry import service as registry
+    from fintech_zone.registry.model import NewOrganisation
+
+    firm, jur, en, zh = TECH_FIRM
+    registry.create_organisation(db, NewOrganisation(firm, "enterprise", jur, en, zh, "payments"))
+    for org, jur, en, zh in SANDBOX_REGULATORS:
+        registry.create_organisation(db, NewOrganisation(org, "regulator", jur, en, zh, "other", None))
+    applicant = auth.create_token(db, Role.PARTICIPANT, firm, "payments benchmark: pilot applicant")[0]
+    regulators = [
+        auth.create_token(db, Role.REGULATOR, org, "payments benchmark: pilot regulator")[0]
+        for org, *_ in SANDBOX_REGULATORS
+    ]
+    api.call("POST", f"{SANDBOX}/pilots", applicant, pilot_application(banks))
+    steps = [
+        ("submitted", [applicant], {}),
+        ("preliminary_review", regulators[:1], {}),
+        ("evaluation", regulators[:1], {}),
+        ("public_disclosure", regulators, {"scores": PILOT_SCORES}),
+        ("admitted", regulators, {}),
+        ("testing", [bank_tokens[banks[0]]], {}),
+    ]
+    pilot: dict[str, Any] = {}
+    for to, tokens, extra in steps:
+        for token in tokens:
+            body = {"to": to, "reason": f"payments benchmark: {to}", **extra}
+            pilot = api.call("POST", f"{SANDBOX}/pilots/{PILOT_ID}/transitions", token, body)
+        if pilot["status"] != to:
+            raise RuntimeError(f"the pilot did not move to {to}: {json.dumps(pilot)[:400]}")
+    return {
+        "id": PILOT_ID,
+        "status": pilot["status"],
+        "institutions": len(pilot["application"]["institutions"]),
+        "regulators": pilot["regulators"],
+        "boundaries": pilot["boundaries"],
+        "regulator_tokens": regulators,
+    }
+
+
+def check_pilot(api: Api, db: Any, operator: str, pilot_id: str, settled_by_client: int) -> dict[str, Any]:
+    """After the run: the pilot's usage counts exactly the settled pilot payments the client counted, and per asset
+    agrees with the server's payments table (number and volume; customers: distinct debtor accounts), and the pilot
+    recorded no refusal and no alert."""
+    from sqlalchemy import text
+
+    pilot = api.call("GET", f"{SANDBOX}/pilots/{pilot_id}", operator)
+    usage: dict[str, Any] = pilot["usage"]
+    events = api.call("GET", f"{SANDBOX}/pilots/{pilot_id}/monitor", operator)["events"]
+    by_asset = usage["by_asset"]
+    usage_payments = sum(int(a["payments"]) for a in by_asset.values())
+    with db.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT source_asset, count(*), sum(source_amount) FROM payments"
+                " WHERE pilot_id = :p AND status = 'settled' GROUP BY source_asset"
+            ),
+            {"p": pilot_id},
+        )
+        on_server = {str(a): {"payments": int(n), "settled_total": int(t)} for a, n, t in rows}
+        customers = conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT DISTINCT debtor_agent, debtor_account FROM payments"
+                " WHERE pilot_id = :p AND status = 'settled') AS c"
+            ),
+            {"p": pilot_id},
+        ).scalar_one()
+        untagged = conn.execute(
+            text("SELECT count(*) FROM payments WHERE pilot_id IS NULL AND quote_id IS NOT NULL")
+        ).scalar_one()
+    usage_per_asset = {a: {"payments": v["payments"], "settled_total": v["settled_total"]} for a, v in by_asset.items()}
+    agrees = {
+        "usage_payments_equal_client_settled": usage_payments == settled_by_client,
+        "usage_equals_payments_table": usage_per_asset == on_server,
+        "customers_equal_distinct_debtor_accounts": usage["customers"] == int(customers),
+        "no_refusal_or_alert": not events.get("rejected") and not events.get("alert"),
+        "no_untagged_cross_border_payment": int(untagged) == 0,
+    }
+    return {
+        "pilot_id": pilot_id,
+        "status": pilot["status"],
+        "usage": usage,
+        "usage_payments": usage_payments,
+        "settled_counted_by_client": settled_by_client,
+        "payments_table_by_asset": on_server,
+        "distinct_debtor_accounts": int(customers),
+        "events": events,
+        "untagged_cross_border_payments": int(untagged),
+        **agrees,
+        "usage_agrees": all(agrees.values()),
     }
 
 
@@ -873,11 +1046,18 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
             db = Database.from_url(url)
             operator, _ = auth.create_token(db, Role.OPERATOR, None, "payments benchmark")
             port = free_port()
-            with running_server(url, port, args.workers, workdir) as (server, pids):
+            with running_server(url, port, args.workers, workdir, args.pilot) as (server, pids):
                 say(f"server up: uvicorn pid {server.pid}, workers {pids}")
                 api = Api(port)
                 started = time.perf_counter()
                 world = set_up_world(api, db, operator, args.banks)
+                pilot_setup_s = 0.0
+                if args.pilot:
+                    pilot_started = time.perf_counter()
+                    banks = world["banks_cn"] + world["banks_sg"]
+                    world["pilot"] = set_up_pilot(api, db, banks, world["bank_tokens"])
+                    pilot_setup_s = time.perf_counter() - pilot_started
+                    say(f"pilot {world['pilot']['id']} in testing ({pilot_setup_s:.1f} s)")
                 setup_s = time.perf_counter() - started
                 api.close()
                 say(f"world set up in {setup_s:.1f} s; load …")
@@ -892,11 +1072,14 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
                     "operator_token": operator,
                     "verbose": not args.json,
                     "balance": not args.no_balance,
+                    "pilot_id": PILOT_ID if args.pilot else None,
                     **{k: world[k] for k in ("banks_cn", "banks_sg", "bank_tokens")},
                 }
                 result = run_load(spec, workdir)
                 api = Api(port)
                 books = check_books(api, db, operator, result["settled_total"], world["funding_payments"])
+                if args.pilot:  # every warm-up and timed payment is the pilot's
+                    books["pilot"] = check_pilot(api, db, operator, PILOT_ID, result["settled_total"])
                 api.close()
                 server_rss = {str(p): vm_hwm_mb(p) for p in pids}
             db.dispose()
@@ -909,6 +1092,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
             "workers": args.workers,
             "serve_has_workers_option": serve_has_workers_option(),
             "app": "fintech_zone.app:create_app(Settings()) — the same build as `fintech-zone serve`",
+            "env": server_env(args.pilot),
         },
         client={
             "kind": "asyncio + raw HTTP/1.1 keep-alive, one request in flight per connection, own process",
@@ -917,6 +1101,15 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
             "connections_spread_over_workers": not args.no_balance,
         },
         world={"banks_per_side": args.banks, "setup_seconds": round(setup_s, 2)},
+        pilot=(
+            {
+                **{k: v for k, v in world["pilot"].items() if k != "regulator_tokens"},
+                "setup_seconds": round(pilot_setup_s, 2),
+                "payments_tagged": "every payment of the warm-up and of the timed phase",
+            }
+            if args.pilot
+            else None
+        ),
         settled_per_s=settled_per_s,
         latency_ms=payments["latency_ms"],
         trivial_per_s=trivial_per_s,
@@ -977,6 +1170,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--banks", type=int, default=4, help="banks on each side (at most 16)")
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument(
+        "--pilot",
+        action="store_true",
+        help="every payment a sandbox pilot's (a pilot in testing set up first; at most 4 banks a side)",
+    )
     p.add_argument("--workdir", type=Path, default=None, help="where the SQLite file goes (a temporary directory)")
     p.add_argument(
         "--no-balance",
@@ -996,6 +1194,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.clients < 1 or args.workers < 1 or not 1 <= args.banks <= len(BANK_LETTERS) or args.duration <= 0:
         raise SystemExit("need --clients ≥ 1, --workers ≥ 1, 1 ≤ --banks ≤ 16 and --duration > 0")
+    if args.pilot and 2 * args.banks + 1 > PILOT_MAX_INSTITUTIONS:
+        most = (PILOT_MAX_INSTITUTIONS - 1) // 2
+        raise SystemExit(
+            f"--pilot makes every bank and the technology firm institutions of the pilot, and a pilot has at most "
+            f"{PILOT_MAX_INSTITUTIONS}: use --banks {most} or fewer with --pilot (got --banks {args.banks})"
+        )
     if args.duration + 120 > QUOTE_LIFE_S:
         raise SystemExit(f"--duration must leave time to make the quotes within their {QUOTE_LIFE_S} s life")
     check_reachable(args)
@@ -1004,6 +1208,9 @@ def main(argv: list[str] | None = None) -> None:
     books = out["books"]
     if not (books["ledger_totals_balance"] and books["supply_agrees"] and books["server_agrees_with_client"]):
         print("payments_http: the books do not check out (see books)", file=sys.stderr)
+        raise SystemExit(1)
+    if "pilot" in books and not books["pilot"]["usage_agrees"]:
+        print("payments_http: the pilot's usage does not count its settled payments (see books.pilot)", file=sys.stderr)
         raise SystemExit(1)
 
 

@@ -410,7 +410,17 @@ class Breach:
     detail: str
 
 
-def check_attempt(pilot: Pilot, attempt: Attempt, usage: Usage) -> Breach | None:
+@dataclass(frozen=True)
+class Space:
+    """What the rails need of a pilot to hold a payment to it (read in one statement under the pilot's lock)."""
+
+    id: str
+    status: Status
+    suspended: bool
+    boundaries: Boundaries | None
+
+
+def check_attempt(pilot: Space, attempt: Attempt, usage: Usage) -> Breach | None:
     """The first boundary the payment would cross, or None when it fits."""
     b = pilot.boundaries
     if pilot.status not in LIVE or b is None:
@@ -450,7 +460,7 @@ def check_attempt(pilot: Pilot, attempt: Attempt, usage: Usage) -> Breach | None
 ALERT_SHARE = 0.8
 
 
-def alerts_crossed(pilot: Pilot, attempt: Attempt, before: Usage) -> list[str]:
+def alerts_crossed(pilot: Space, attempt: Attempt, before: Usage) -> list[str]:
     """The boundaries this settled payment took past 80 % of their limit (each alerts once: the payment that
     crosses the line raises it)."""
     b = pilot.boundaries

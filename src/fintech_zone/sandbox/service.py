@@ -36,6 +36,7 @@ from fintech_zone.sandbox.model import (
     InstitutionRole,
     Outcome,
     Pilot,
+    Space,
     Status,
     Transition,
     Usage,
@@ -470,7 +471,7 @@ def customer_digest(agent: str, account: str, wallet: str | None) -> str:
 class Admission:
     """A pilot-tagged payment's place in its pilot, between the check and the settlement."""
 
-    pilot: Pilot
+    pilot: Space
     attempt: Attempt
     before: Usage
 
@@ -480,19 +481,23 @@ def check_payment_in(
 ) -> Admission | Breach:
     """In the payment's transaction (after the journal's lock): lock the pilot's row and check the payment
     against its boundaries. A breach is recorded as an event (and a leaf); the caller rejects the payment."""
-    pilot = store.get_pilot(conn, pilot_id, lock=True) if PILOT_ID.match(pilot_id) else None
-    if pilot is None:
+    found = (
+        store.space_of(conn, pilot_id, debtor_agent, attempt.asset, attempt.customer, attempt.on)
+        if PILOT_ID.match(pilot_id)
+        else None
+    )
+    if found is None:
         return Breach("pilot", f"no pilot with id {pilot_id!r}")
-    if debtor_agent not in {i.org_id for i in pilot.application.institutions}:
-        breach: Breach | None = Breach("institutions", f"{debtor_agent} is not one of pilot {pilot_id}'s institutions")
-        usage = Usage(0, False, 0, 0)
-    else:
-        usage = store.usage_of(conn, pilot_id, attempt.asset, attempt.customer, attempt.on)
-        breach = check_attempt(pilot, attempt, usage)
+    space, member, usage = found
+    breach = (
+        check_attempt(space, attempt, usage)
+        if member
+        else Breach("institutions", f"{debtor_agent} is not one of pilot {pilot_id}'s institutions")
+    )
     if breach is not None:
         _event(conn, pilot_id, at, "rejected", breach.detail, breach.boundary, uetr)
         return breach
-    return Admission(pilot, attempt, usage)
+    return Admission(space, attempt, usage)
 
 
 def record_settled_in(conn: Connection, admission: Admission, uetr: str, at: datetime) -> None:

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("scores", sa.Text(), nullable=False),
         sa.Column("pending", sa.String(length=200), nullable=False),
         sa.Column("assessment", sa.Text(), nullable=False),
+        sa.Column("customers", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stage_since", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_pilots")),
