@@ -8,6 +8,7 @@ and an auditor with the database recomputes it.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from fintech_zone.journal.model import Entry, leaf, stamp
 from fintech_zone.sandbox.model import Transition
@@ -37,13 +38,13 @@ def decision_entry(pilot_id: str, seq: int, t: Transition) -> Entry:
 
 
 def event_entry(
-    event_id: int, pilot_id: str, at: object, kind: str, boundary: str | None, detail: str, uetr: str | None
+    event_id: int, pilot_id: str, at: datetime, kind: str, boundary: str | None, detail: str, uetr: str | None
 ) -> Entry:
     data = leaf(
         EVENT,
         id=event_id,
         pilot=pilot_id,
-        at=stamp(at),  # type: ignore[arg-type]
+        at=stamp(at),
         event=kind,
         boundary=boundary,
         uetr=uetr,

@@ -120,6 +120,21 @@ class Boundaries:
     ends_on: date | None = None
 
 
+STATEMENT_FIELDS = (
+    "technology",
+    "functions",
+    "innovation",
+    "problem",
+    "comparison",
+    "money_flows",
+    "risk_controls",
+    "consumer_protection",
+    "complaint_handling",
+    "exit_plan",
+)
+"""The application's statement texts, in the order the statement shows them."""
+
+
 @dataclass(frozen=True)
 class Application:
     name: str
@@ -209,18 +224,7 @@ def check_application(a: Application, for_submission: bool) -> None:
     errors: list[FieldError] = []
     _text(errors, "name", a.name, NAME_MAX)
     strict = for_submission
-    for name in (
-        "technology",
-        "functions",
-        "innovation",
-        "problem",
-        "comparison",
-        "money_flows",
-        "risk_controls",
-        "consumer_protection",
-        "complaint_handling",
-        "exit_plan",
-    ):
+    for name in STATEMENT_FIELDS:
         _text(errors, name, getattr(a, name), required=strict)
     if len(a.institutions) > 10:
         errors.append(FieldError("institutions", "at most 10 institutions", "length"))

@@ -18,6 +18,7 @@ from fintech_zone.errors import Conflict, DomainError, Forbidden, InvalidInput, 
 from fintech_zone.sandbox import service
 from fintech_zone.sandbox.api import client_key, limiter, timers
 from fintech_zone.sandbox.model import (
+    STATEMENT_FIELDS,
     Application,
     Boundaries,
     Cause,
@@ -48,18 +49,6 @@ def pilots_page(request: Request, db: DB) -> Response:
     return render(request, "sandbox_list.html", {"pilots": pilots, "can_apply": can_apply})
 
 
-TEXTS = (
-    "technology",
-    "functions",
-    "innovation",
-    "problem",
-    "comparison",
-    "money_flows",
-    "risk_controls",
-    "consumer_protection",
-    "complaint_handling",
-    "exit_plan",
-)
 CORRIDORS = ("CN-SG", "SG-CN", "CN-CN", "SG-SG")
 
 
@@ -84,7 +73,7 @@ def apply_form(request: Request) -> Response:
 
 
 def _choices() -> dict[str, object]:
-    return {"texts": TEXTS, "corridors": CORRIDORS, "types": [t.value for t in PilotType]}
+    return {"texts": STATEMENT_FIELDS, "corridors": CORRIDORS, "types": [t.value for t in PilotType]}
 
 
 def _per_asset(asset: str, amount: int | None) -> dict[str, int]:
@@ -141,7 +130,7 @@ async def apply_submit(request: Request, db: DB) -> Response:
                 date.fromisoformat(form["ends_on"]) if form.get("ends_on") else None,
             ),
             cross_border=bool(form.get("cross_border")),
-            **{name: form.get(name, "").strip() for name in TEXTS},
+            **{name: form.get(name, "").strip() for name in STATEMENT_FIELDS},
         )
         pilot = service.create_pilot(db, form.get("id", "").strip(), application, who)
     except (DomainError, ValueError) as exc:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from fintech_zone.db import metadata
 from fintech_zone.db.types import UTCDateTime
 from fintech_zone.sandbox.model import (
+    STATEMENT_FIELDS,
     Application,
     Boundaries,
     Cause,
@@ -160,27 +161,13 @@ def boundaries_from(d: dict[str, Any]) -> Boundaries:
     )
 
 
-_TEXTS = (
-    "technology",
-    "functions",
-    "innovation",
-    "problem",
-    "comparison",
-    "money_flows",
-    "risk_controls",
-    "consumer_protection",
-    "complaint_handling",
-    "exit_plan",
-)
-
-
 def application_json(a: Application) -> dict[str, Any]:
     return {
         "name": a.name,
         "type": a.type.value,
         "institutions": [{"org_id": i.org_id, "role": i.role.value, "licence": i.licence} for i in a.institutions],
         "planned_go_live": a.planned_go_live.isoformat() if a.planned_go_live else None,
-        **{name: getattr(a, name) for name in _TEXTS},
+        **{name: getattr(a, name) for name in STATEMENT_FIELDS},
         "scenarios": [{"name": s.name, "success_criteria": s.success_criteria} for s in a.scenarios],
         "requested": boundaries_json(a.requested),
         "cross_border": a.cross_border,
@@ -198,7 +185,7 @@ def application_from(d: dict[str, Any]) -> Application:
         scenarios=tuple(Scenario(s["name"], s["success_criteria"]) for s in d["scenarios"]),
         requested=boundaries_from(d["requested"]),
         cross_border=bool(d.get("cross_border", False)),
-        **{name: d.get(name, "") for name in _TEXTS},
+        **{name: d.get(name, "") for name in STATEMENT_FIELDS},
     )
 
 
