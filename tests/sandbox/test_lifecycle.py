@@ -51,10 +51,13 @@ def test_a_cross_border_pilot_goes_from_application_to_graduation(world: World, 
 
     assert w.move("pilot-1", "testing", "cq-bank").json()["status"] == "testing"
     # An extension keeps it testing, to a later end date.
-    extended = w.move(
-        "pilot-1", "testing", "pboc", outcome="extended", boundaries={**narrower, "ends_on": "2027-12-31"}
-    )
-    assert extended.status_code == 200 and extended.json()["boundaries"]["ends_on"] == "2027-12-31"
+    # An extension is an exit of the test period with a later end date: the pilot goes on settling to it.
+    assert w.move("pilot-1", "exited", "pboc", outcome="extended").status_code == 409  # no later end date
+    later = {**narrower, "ends_on": "2027-12-31"}
+    extended = w.move("pilot-1", "exited", "pboc", outcome="extended", boundaries=later)
+    assert extended.status_code == 200, extended.text
+    assert (extended.json()["status"], extended.json()["outcome"]) == ("exited", "extended")
+    assert extended.json()["boundaries"]["ends_on"] == "2027-12-31"
     done = w.move("pilot-1", "exited", "mas", outcome="graduated").json()
     assert done["status"] == "exited" and done["outcome"] == "graduated" and done["cause"] is None
     # Every step is in the dated history, with who made it and why.
@@ -67,11 +70,11 @@ def test_a_cross_border_pilot_goes_from_application_to_graduation(world: World, 
         ("evaluation", "public_disclosure", "sg-mas"),
         ("public_disclosure", "admitted", "cn-pboc-cq"),
         ("admitted", "testing", "cq-bank"),
-        ("testing", "testing", "cn-pboc-cq"),
-        ("testing", "exited", "sg-mas"),
+        ("testing", "exited", "cn-pboc-cq"),
+        ("exited", "exited", "sg-mas"),
     ]
     assert all(h["reason"] for h in done["history"])
-    assert w.move("pilot-1", "testing", "pboc", outcome="extended").status_code == 409  # exited: final
+    assert w.move("pilot-1", "exited", "pboc", outcome="extended").status_code == 409  # graduated: final
 
     # The journal holds every decision: the auditor checks each against its leaf.
     assert journal.lookup(w.rails.db, "pilot-1")
@@ -223,7 +226,7 @@ def test_the_exit_report_renders_in_both_languages_as_html_and_pdf(world: World)
     # The assessment comes with the exit, from a regulator, in its nine dimensions.
     r = w.move("pilot-1", "exited", "pboc", outcome="graduated", assessment={"charm": {"score": 5}})
     assert r.status_code == 422
-    r = w.move("pilot-1", "testing", "pboc", outcome="extended", assessment=ASSESSMENT)
+    r = w.move("pilot-1", "exited", "pboc", outcome="extended", assessment=ASSESSMENT)
     assert r.status_code == 422  # an assessment is given with an exit only
     done = w.move("pilot-1", "exited", "pboc", outcome="graduated", assessment=ASSESSMENT).json()
     assert done["assessment"]["innovation_value"] == {"score": 5, "note": "PvP settlement in seconds"}

@@ -120,7 +120,7 @@ def test_a_pilot_from_application_to_graduation_through_the_web_pages(world: Wor
         ).status_code
         == 303
     )
-    decide(w, "testing", "pboc", outcome="extended", ends_on="2027-12-31")
+    decide(w, "exited", "pboc", outcome="extended", ends_on="2027-12-31")
     decide(w, "exited", "mas", outcome="graduated")
     done = w.get("/pilots/pilot-1", "pboc").json()
     assert (done["status"], done["outcome"], done["boundaries"]["ends_on"]) == ("exited", "graduated", "2027-12-31")

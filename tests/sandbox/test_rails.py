@@ -115,3 +115,14 @@ def test_racing_payments_never_take_a_pilot_past_its_limit(world: World) -> None
     assert all(r[1] == "AG01" and r[2] and r[2].startswith("pilot boundary daily.CNY:") for r in refused)
     m = w.get("/pilots/pilot-1/monitor", "pboc").json()
     assert m["by_asset"]["CNY"]["settled_today"] == 1_000_000 and m["events"]["rejected"] == 90
+
+
+def test_an_extended_pilot_settles_to_its_new_end_date(world: World) -> None:
+    w = world
+    admit(w, ends_on="2026-11-30")
+    later = {**w.get("/pilots/pilot-1", "pboc").json()["boundaries"], "ends_on": "2099-12-31"}
+    r = w.move("pilot-1", "exited", "mas", outcome="extended", boundaries=later)
+    assert r.status_code == 200 and (r.json()["status"], r.json()["outcome"]) == ("exited", "extended")
+    assert pay(w)["status"] == "settled"  # still settling, within the extended boundaries
+    assert w.move("pilot-1", "exited", "pboc", outcome="graduated").json()["outcome"] == "graduated"
+    assert pay(w)["reason"] == "AG01"  # graduated: it settles no more

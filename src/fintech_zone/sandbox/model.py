@@ -42,7 +42,9 @@ class PilotType(StrEnum):
 
 class Outcome(StrEnum):
     GRADUATED = "graduated"
-    EXTENDED = "extended"  # the testing period goes on to a later end date (MAS: an extension)
+    # The test period ended and was extended (MAS: an extension): the pilot settles within its boundaries to their
+    # new end date, until a later exit graduates or discontinues it.
+    EXTENDED = "extended"
     DISCONTINUED = "discontinued"
 
 
@@ -285,12 +287,9 @@ REGULATOR_MOVES = {
     (Status.EVALUATION, Status.PUBLIC_DISCLOSURE),
     (Status.PUBLIC_DISCLOSURE, Status.ADMITTED),
     (Status.ADMITTED, Status.TESTING),
-    (Status.TESTING, Status.TESTING),  # an extension: outcome "extended" with a later end date
 }
 JOINT_MOVES = {(Status.EVALUATION, Status.PUBLIC_DISCLOSURE), (Status.PUBLIC_DISCLOSURE, Status.ADMITTED)}
 """Moves a cross-border pilot makes only once both regulators have made them."""
-
-LIVE = (Status.ADMITTED, Status.TESTING)
 
 
 def move_problem(
@@ -299,17 +298,26 @@ def move_problem(
     """None when ``to`` is a move the pilot's state and the actor's side allow; otherwise (kind, why) with kind
     ``state`` (the move does not exist from here) or ``role`` (it exists, for the other side)."""
     here = pilot.status
-    if here is Status.EXITED:
-        return "state", "the pilot has exited: nothing moves it any more"
+    extended = here is Status.EXITED and pilot.outcome is Outcome.EXTENDED
+    if here is Status.EXITED and not (extended and to is Status.EXITED):
+        return "state", "the pilot has exited: nothing moves it any more" + (
+            " but a later exit (graduated, extended again or discontinued)" if extended else ""
+        )
     if to is Status.EXITED:
+        if outcome is Outcome.EXTENDED:
+            if here is not Status.TESTING and not extended:
+                return "state", "only a pilot in testing (or already extended) is extended"
+            if not as_regulator:
+                return "role", "a regulator extends a pilot"
+            return None
         if outcome is Outcome.GRADUATED:
-            if here is not Status.TESTING:
+            if here is not Status.TESTING and not extended:
                 return "state", "only a pilot in testing graduates"
             if not as_regulator:
                 return "role", "a regulator decides that a pilot graduates"
             return None
         if outcome is not Outcome.DISCONTINUED:
-            return "state", "an exit names its outcome: graduated or discontinued (an extension stays in testing)"
+            return "state", "an exit names its outcome: graduated, extended or discontinued"
         if cause is None:
             return "state", "a discontinued pilot names its cause"
         if cause is Cause.VOLUNTARY:
@@ -317,8 +325,6 @@ def move_problem(
         if not as_regulator:
             return "role", "the applicants withdraw with cause voluntary; other causes are a regulator's"
         return None
-    if (here, to) == (Status.TESTING, Status.TESTING) and outcome is not Outcome.EXTENDED:
-        return "state", "a pilot in testing moves on with an extension (outcome extended) or an exit"
     key = (here, to)
     if key in REGULATOR_MOVES and as_regulator:
         return None
@@ -422,15 +428,21 @@ class Space:
     status: Status
     suspended: bool
     boundaries: Boundaries | None
+    outcome: Outcome | None = None
+
+    @property
+    def settling(self) -> bool:
+        """Testing, or exited on an extension: the states in which the pilot's payments settle."""
+        return self.status is Status.TESTING or (self.status is Status.EXITED and self.outcome is Outcome.EXTENDED)
 
 
 def check_attempt(pilot: Space, attempt: Attempt, usage: Usage) -> Breach | None:
     """The first boundary the payment would cross, or None when it fits."""
     b = pilot.boundaries
-    if pilot.status not in LIVE or b is None:
+    if not pilot.settling or b is None:
+        if pilot.status is Status.ADMITTED:
+            return Breach("status", f"pilot {pilot.id} is admitted but has not started testing")
         return Breach("status", f"pilot {pilot.id} is {pilot.status}, not testing: it settles no payments")
-    if pilot.status is not Status.TESTING:
-        return Breach("status", f"pilot {pilot.id} is admitted but has not started testing")
     if pilot.suspended:
         return Breach("suspended", f"pilot {pilot.id} is suspended by its regulator")
     if b.starts_on and attempt.on < b.starts_on:

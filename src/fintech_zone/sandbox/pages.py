@@ -158,7 +158,7 @@ def _pilot_page(request: Request, db: DB, pilot_id: str, status_code: int = 200,
         "comments": service.comments(db, pilot_id) if pilot.status in service.PUBLIC else [],
         "figures": figures,
         "who": who,
-        "moves": _moves(pilot.status, who),
+        "moves": _moves(pilot.status, pilot.outcome is Outcome.EXTENDED, who),
         "outcomes": [o.value for o in Outcome],
         "causes": [c.value for c in Cause],
         "decision_error": None,
@@ -201,9 +201,9 @@ def comment_form(
     return RedirectResponse(f"/sandbox/{pilot_id}?commented=1{suffix}#comments", status_code=303)
 
 
-def _moves(status: Status, who: service.Actor | None) -> list[str]:
+def _moves(status: Status, extended: bool, who: service.Actor | None) -> list[str]:
     """The states the signed-in side may try to move to from here (the service decides the rest)."""
-    if who is None or who.role is Role.VIEWER or status is Status.EXITED:
+    if who is None or who.role is Role.VIEWER or (status is Status.EXITED and not extended):
         return []
     regulator = {
         Status.SUBMITTED: [Status.PRELIMINARY_REVIEW],
@@ -211,7 +211,6 @@ def _moves(status: Status, who: service.Actor | None) -> list[str]:
         Status.EVALUATION: [Status.PUBLIC_DISCLOSURE, Status.DRAFT],
         Status.PUBLIC_DISCLOSURE: [Status.ADMITTED],
         Status.ADMITTED: [Status.TESTING],
-        Status.TESTING: [Status.TESTING],
     }
     applicant = {Status.DRAFT: [Status.SUBMITTED], Status.ADMITTED: [Status.TESTING]}
     moves = (regulator if who.role is Role.REGULATOR else applicant).get(status, [])

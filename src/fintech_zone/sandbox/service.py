@@ -215,9 +215,9 @@ def transition(
         raise InvalidInput(errors)
     if assessment is not None and (errors := check_assessment(assessment)):
         raise InvalidInput(errors)
-    if assessment and (to is not Status.EXITED or actor.role is not Role.REGULATOR):
+    if assessment and (to is not Status.EXITED or outcome is Outcome.EXTENDED or actor.role is not Role.REGULATOR):
         raise InvalidInput(
-            [FieldError("assessment", "is the regulators' final assessment, given with an exit", "exit")]
+            [FieldError("assessment", "is the regulators' final assessment, given with a final exit", "exit")]
         )
     if actor.role not in (Role.REGULATOR, Role.PARTICIPANT, Role.OPERATOR):
         raise Forbidden("a viewer moves no pilot")
@@ -276,7 +276,7 @@ def _apply(
             pilot = replace(pilot, boundaries=boundaries)
         elif pilot.boundaries is None:
             pilot = replace(pilot, boundaries=pilot.application.requested)
-    if (here, to) == (Status.TESTING, Status.TESTING):  # an extension
+    if to is Status.EXITED and outcome is Outcome.EXTENDED:
         current = pilot.boundaries or pilot.application.requested
         if (
             boundaries is None
@@ -294,8 +294,12 @@ def _apply(
     t = Transition(at, here, to, actor.name, reason, outcome, cause)
     pilot = replace(pilot, status=to, stage_since=at if to is not here else pilot.stage_since, pending=())
     if to is Status.EXITED:
+        final = outcome is not Outcome.EXTENDED  # an extended pilot keeps settling, and a suspension holds
         pilot = replace(
-            pilot, outcome=outcome, cause=cause if outcome is Outcome.DISCONTINUED else None, suspended=False
+            pilot,
+            outcome=outcome,
+            cause=cause if outcome is Outcome.DISCONTINUED else None,
+            suspended=pilot.suspended and not final,
         )
         if assessment:
             pilot = replace(pilot, assessment=dict(assessment))
@@ -316,8 +320,8 @@ def set_suspended(
         # Stopping is urgent: any of the pilot's regulators may, and an unbound regulator token too.
         if actor.org_id is not None and actor.org_id not in pilot.regulators:
             raise Forbidden(f"{actor.org_id} is not one of this pilot's regulators ({', '.join(pilot.regulators)})")
-        if pilot.status not in (Status.ADMITTED, Status.TESTING):
-            raise Conflict(f"the pilot is {pilot.status}: only an admitted or testing pilot is suspended")
+        if not (pilot.status in (Status.ADMITTED, Status.TESTING) or pilot.outcome is Outcome.EXTENDED):
+            raise Conflict(f"the pilot is {pilot.status}: only an admitted, testing or extended pilot is suspended")
         if pilot.suspended == suspended:
             raise Conflict(f"the pilot is already {'suspended' if suspended else 'running'}")
         pilot = replace(pilot, suspended=suspended)

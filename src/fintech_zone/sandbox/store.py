@@ -321,7 +321,7 @@ def _driver(conn: Connection) -> tuple[Any, bool]:
 
 
 _SPACE = (
-    "SELECT p.status, p.suspended, p.boundaries, p.customers,"
+    "SELECT p.status, p.outcome, p.suspended, p.boundaries, p.customers,"
     " EXISTS (SELECT 1 FROM sandbox_institutions i WHERE i.pilot_id = p.id AND i.org_id = {m}),"
     " EXISTS (SELECT 1 FROM sandbox_customers c WHERE c.pilot_id = p.id AND c.customer = {m}),"
     " (SELECT coalesce(sum(u.amount), 0) FROM sandbox_usage u WHERE u.pilot_id = p.id AND u.asset = {m}),"
@@ -347,8 +347,9 @@ def space_of(
         cursor.close()
     if row is None:
         return None
-    status, suspended, limits, count, member, known, total, today = row
-    space = Space(pilot_id, Status(status), bool(suspended), _boundaries_cached(limits) if limits else None)
+    status, outcome, suspended, limits, count, member, known, total, today = row
+    boundaries = _boundaries_cached(limits) if limits else None
+    space = Space(pilot_id, Status(status), bool(suspended), boundaries, Outcome(outcome) if outcome else None)
     return space, bool(member), Usage(int(count), bool(known), int(today), int(total))
 
 
