@@ -21,7 +21,12 @@ def test_a_cross_border_pilot_goes_from_application_to_graduation(world: World, 
     # A draft is its applicants' and the regulators': the public and other participants do not see it.
     assert w.get("/pilots/pilot-1").status_code == 404
     assert w.get("/pilots/pilot-1", "sg-bank").status_code == 404
-    assert w.get("/pilots/pilot-1", "mas").status_code == 200
+    shown = w.get("/pilots/pilot-1", "mas")
+    assert shown.status_code == 200
+    assert [(i["org_id"], i["name_zh"], i["licence"]) for i in shown.json()["institutions"]] == [
+        ("cq-tech", "重庆账本科技有限公司", None),
+        ("cq-bank", "重庆测试银行", "B0206H250000001"),
+    ]
     assert w.get("/public/pilots").json() == []
 
     assert w.move("pilot-1", "submitted", "cq-tech").status_code == 200

@@ -17,7 +17,15 @@ def test_a_disclosed_statement_is_public_in_both_languages_and_takes_comments(wo
     assert "Public disclosure: open for comment" in listed.text
     page = client.get("/sandbox/pilot-1?lang=zh")
     assert page.status_code == 200
-    for text in ("声明书", "解决的问题", "Cross-border SME payments take 2-3 days", "普惠性", "4 / 5", "提交意见"):
+    for text in (
+        "声明书",
+        "解决的问题",
+        "Cross-border SME payments take 2-3 days",
+        "普惠性",
+        "4 / 5",
+        "提交意见",
+        "重庆账本科技有限公司",
+    ):
         assert text in page.text, text
     # A comment through the form: thanked, then shown; the page keeps the language.
     sent = client.post(

@@ -93,7 +93,7 @@ def pilots(db: DB, who: Reader, status: Annotated[Status | None, Query()] = None
 )
 def pilot(pilot_id: str, db: DB, who: Maybe) -> PilotOut:
     found = service.get_pilot(db, pilot_id, actor(who))
-    return PilotOut.of(found, service.usage(db, pilot_id))
+    return PilotOut.of(found, service.usage(db, pilot_id), service.institutions(db, found))
 
 
 @router.post(

@@ -20,7 +20,7 @@ from fintech_zone.sandbox.model import (
     Scenario,
     Status,
 )
-from fintech_zone.sandbox.service import Monitor
+from fintech_zone.sandbox.service import InstitutionView, Monitor
 from fintech_zone.web.schemas import Strict
 
 MAX_AMOUNT = 2**63 - 1
@@ -179,6 +179,17 @@ class ComplaintIn(Strict):
     detail: str = Field(max_length=500)
 
 
+class InstitutionOut(BaseModel):
+    org_id: str
+    role: InstitutionRole
+    licence: str | None
+    name_en: str
+    name_zh: str
+    uscc: str | None = Field(description="China unified social credit code, from the registry")
+    uen: str | None = Field(description="Singapore UEN, from the registry")
+    lei: str | None = Field(description="LEI, from the registry")
+
+
 class TransitionOut(BaseModel):
     at: datetime
     from_status: Status | None
@@ -205,11 +216,16 @@ class PilotOut(BaseModel):
     application: ApplicationIO
     boundaries: BoundariesIO | None
     usage: dict[str, Any] | None = Field(default=None, description="customers and volumes used, per asset")
+    institutions: list[InstitutionOut] | None = Field(
+        default=None, description="the applicants with their registry identifiers and licence"
+    )
     created_at: datetime
     history: list[TransitionOut]
 
     @classmethod
-    def of(cls, p: Pilot, usage: dict[str, Any] | None = None) -> PilotOut:
+    def of(
+        cls, p: Pilot, usage: dict[str, Any] | None = None, institutions: list[InstitutionView] | None = None
+    ) -> PilotOut:
         return cls(
             id=p.id,
             name=p.application.name,
@@ -226,6 +242,7 @@ class PilotOut(BaseModel):
             application=ApplicationIO.of(p.application),
             boundaries=BoundariesIO.of(p.boundaries) if p.boundaries else None,
             usage=usage,
+            institutions=[InstitutionOut(**vars(i)) for i in institutions] if institutions is not None else None,
             created_at=p.created_at,
             history=[
                 TransitionOut(

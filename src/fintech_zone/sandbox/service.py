@@ -364,6 +364,38 @@ def list_pilots(db: Database, actor: Actor | None, status: Status | None = None)
         return store.list_pilots(conn, (status,) if status else None)
 
 
+@dataclass(frozen=True)
+class InstitutionView:
+    """An institution of a pilot as its statement shows it: its registry names and identifiers, and its licence."""
+
+    org_id: str
+    role: InstitutionRole
+    licence: str | None
+    name_en: str
+    name_zh: str
+    uscc: str | None
+    uen: str | None
+    lei: str | None
+
+
+def institutions(db: Database, pilot: Pilot) -> list[InstitutionView]:
+    with db.read() as conn:
+        found = [(i, registry.organisation_in(conn, i.org_id)) for i in pilot.application.institutions]
+    return [
+        InstitutionView(
+            i.org_id,
+            i.role,
+            i.licence,
+            org.name_en if org else i.org_id,
+            org.name_zh if org else i.org_id,
+            org.uscc if org else None,
+            org.uen if org else None,
+            org.lei if org else None,
+        )
+        for i, org in found
+    ]
+
+
 def usage(db: Database, pilot_id: str, today: date | None = None) -> dict[str, Any]:
     """The space a pilot has used: its customers, and per asset its settled volume (in all, today) and payments."""
     on = today or _now().date()
