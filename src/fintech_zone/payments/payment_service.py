@@ -41,8 +41,8 @@ from fintech_zone.payments.model import (
 )
 from fintech_zone.payments.service import CODE_PAYMENT, Refused, move, now_utc
 from fintech_zone.payments.wallets import wallet_account
-from fintech_zone.sandbox import service as sandbox
-from fintech_zone.sandbox.model import Attempt, Breach
+from fintech_zone.sandbox import rails as sandbox
+from fintech_zone.sandbox.boundaries import Attempt, Breach
 
 SYSTEM = "rails"  # the actor of automatic decisions
 

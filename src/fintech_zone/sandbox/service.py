@@ -1,5 +1,5 @@
-"""Sandbox use cases: applying, the lifecycle, suspension, public comments, and holding pilot-tagged payments to
-their pilot's boundaries inside the payment's own transaction.
+"""Sandbox use cases: applying, the lifecycle, suspension, live figures, public comments and complaints
+(``rails.py`` holds pilot-tagged payments to their pilot's boundaries).
 
 Who acts (``Actor``): the applicants are a participant of one of the pilot's institutions, or the operator on
 their behalf; a regulator acts for its organisation (a token bound to the PBoC Chongqing office or MAS). An unbound
@@ -10,7 +10,6 @@ same transaction (lock order: the journal's lock first, then the pilot's row).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,26 +23,21 @@ from fintech_zone.journal import service as journal
 from fintech_zone.registry import service as registry
 from fintech_zone.registry.model import Kind
 from fintech_zone.sandbox import journal_leaf, store
+from fintech_zone.sandbox.events import record_event
 from fintech_zone.sandbox.model import (
     JOINT_MOVES,
     PILOT_ID,
     Application,
-    Attempt,
     Boundaries,
-    Breach,
     Cause,
     Criterion,
     InstitutionRole,
     Outcome,
     Pilot,
-    Space,
     Status,
     Transition,
-    Usage,
-    alerts_crossed,
     check_application,
     check_assessment,
-    check_attempt,
     check_boundaries,
     check_scores,
     move_problem,
@@ -96,19 +90,6 @@ def _record(conn: Connection, pilot: Pilot, t: Transition) -> Pilot:
     store.insert_transition(conn, pilot.id, seq, t)
     journal.append_in(conn, [journal_leaf.decision_entry(pilot.id, seq, t)])
     return replace(pilot, history=(*pilot.history, t))
-
-
-def _event(
-    conn: Connection,
-    pilot_id: str,
-    at: datetime,
-    kind: str,
-    detail: str,
-    boundary: str | None = None,
-    uetr: str | None = None,
-) -> None:
-    event_id = store.insert_event(conn, pilot_id, at, kind, detail, boundary, uetr)
-    journal.append_in(conn, [journal_leaf.event_entry(event_id, pilot_id, at, kind, boundary, detail[:500], uetr)])
 
 
 def _is_applicant(pilot_or_app: Application, actor: Actor) -> bool:
@@ -289,7 +270,7 @@ def _apply(
         decided = tuple(dict.fromkeys((*pilot.pending, regulator)))
         waiting = [r for r in pilot.regulators if r not in decided]
         if waiting:
-            _event(conn, pilot.id, at, "decision", f"{regulator} decided {to.value}: {reason}"[:500])
+            record_event(conn, pilot.id, at, "decision", f"{regulator} decided {to.value}: {reason}"[:500])
             return replace(pilot, pending=decided)
     t = Transition(at, here, to, actor.name, reason, outcome, cause)
     pilot = replace(pilot, status=to, stage_since=at if to is not here else pilot.stage_since, pending=())
@@ -326,7 +307,7 @@ def set_suspended(
             raise Conflict(f"the pilot is already {'suspended' if suspended else 'running'}")
         pilot = replace(pilot, suspended=suspended)
         store.update_pilot(conn, pilot)
-        _event(conn, pilot.id, at, "suspended" if suspended else "resumed", f"{actor.name}: {reason}"[:500])
+        record_event(conn, pilot.id, at, "suspended" if suspended else "resumed", f"{actor.name}: {reason}"[:500])
         return pilot
 
 
@@ -496,63 +477,6 @@ def comments(db: Database, pilot_id: str) -> list[dict[str, Any]]:
         return store.list_comments(conn, pilot_id)
 
 
-# -- on the rails -------------------------------------------------------------------------------------------------
-
-
-def customer_digest(agent: str, account: str, wallet: str | None) -> str:
-    return hashlib.sha256(f"{agent}\x00{account}\x00{wallet or ''}".encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class Admission:
-    """A pilot-tagged payment's place in its pilot, between the check and the settlement."""
-
-    pilot: Space
-    attempt: Attempt
-    before: Usage
-
-
-def check_payment_in(
-    conn: Connection, pilot_id: str, debtor_agent: str, attempt: Attempt, uetr: str, at: datetime
-) -> Admission | Breach:
-    """In the payment's transaction (after the journal's lock): lock the pilot's row and check the payment
-    against its boundaries. A breach is recorded as an event (and a leaf); the caller rejects the payment."""
-    found = (
-        store.space_of(conn, pilot_id, debtor_agent, attempt.asset, attempt.customer, attempt.on)
-        if PILOT_ID.match(pilot_id)
-        else None
-    )
-    if found is None:
-        return Breach("pilot", f"no pilot with id {pilot_id!r}")
-    space, member, usage = found
-    breach = (
-        check_attempt(space, attempt, usage)
-        if member
-        else Breach("institutions", f"{debtor_agent} is not one of pilot {pilot_id}'s institutions")
-    )
-    if breach is not None:
-        _event(conn, pilot_id, at, "rejected", breach.detail, breach.boundary, uetr)
-        return breach
-    return Admission(space, attempt, usage)
-
-
-def record_settled_in(conn: Connection, admission: Admission, uetr: str, at: datetime) -> None:
-    """After the payment settled, in its transaction: the space it used, and an alert for each boundary it took
-    past 80 % of its limit."""
-    a, before = admission.attempt, admission.before
-    store.add_usage(conn, admission.pilot.id, a.asset, a.on, a.amount, a.customer, new=not before.known_customer)
-    for boundary in alerts_crossed(admission.pilot, a, before):
-        _event(
-            conn,
-            admission.pilot.id,
-            at,
-            "alert",
-            f"payment {uetr} took {boundary} past 80 % of its limit",
-            boundary,
-            uetr,
-        )
-
-
 def record_complaint(db: Database, pilot_id: str, detail: str, actor: Actor, now: datetime | None = None) -> None:
     """A customer complaint the applicants or the operator record (complaint handling is part of the pilot)."""
     _check_reason(detail)
@@ -563,4 +487,4 @@ def record_complaint(db: Database, pilot_id: str, detail: str, actor: Actor, now
             raise Forbidden("the applicants, the operator or a regulator record a pilot's complaints")
         if pilot.status not in (Status.ADMITTED, Status.TESTING, Status.EXITED):
             raise Conflict(f"the pilot is {pilot.status}: it has no customers to complain yet")
-        _event(conn, pilot_id, now or _now(), "complaint", detail[:500])
+        record_event(conn, pilot_id, now or _now(), "complaint", detail[:500])

@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from fintech_zone.db import metadata
 from fintech_zone.db.types import UTCDateTime
+from fintech_zone.sandbox.boundaries import Space, Usage
 from fintech_zone.sandbox.model import (
     STATEMENT_FIELDS,
     Application,
@@ -40,10 +41,8 @@ from fintech_zone.sandbox.model import (
     Pilot,
     PilotType,
     Scenario,
-    Space,
     Status,
     Transition,
-    Usage,
 )
 
 pilots = Table(
