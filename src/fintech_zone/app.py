@@ -15,6 +15,7 @@ from fintech_zone import __version__
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import upgrade
 from fintech_zone.settings import Settings
+from fintech_zone.web.compression import CompressPaths
 from fintech_zone.web.errors import (
     install_error_handlers,
     install_problem_schema,
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from fintech_zone.sandbox.api import public_router as sandbox_public_api
     from fintech_zone.sandbox.api import router as sandbox_api
     from fintech_zone.sandbox.pages import router as sandbox_pages
+    from fintech_zone.showcase.api import router as showcase_api
+    from fintech_zone.showcase.pages import router as showcase_pages
     from fintech_zone.web.console import router as console_pages
 
     # What any API request may meet before its handler runs: a URL with control characters or malformed JSON
@@ -111,6 +114,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(sandbox_api, prefix="/api/v1/sandbox", tags=["sandbox"], responses=api_problems)
     # Public: auditors and visitors verify the log without an account (the leaves hold no party data in clear).
     app.include_router(journal_api, prefix="/api/v1/journal", tags=["journal"], responses=problem_responses(400, 413))
+    # Public: the exhibition hall's figures, as its pages show them.
+    app.include_router(
+        showcase_api, prefix="/api/v1/showcase", tags=["showcase"], responses=problem_responses(400, 413)
+    )
     # Public too: the sandbox's disclosed statements and the comment form (rate-limited per address).
     app.include_router(
         sandbox_public_api, prefix="/api/v1/sandbox", tags=["sandbox"], responses=problem_responses(400, 413)
@@ -122,7 +129,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(payments_pages, include_in_schema=False)
     app.include_router(journal_pages, include_in_schema=False)
     app.include_router(sandbox_pages, include_in_schema=False)
+    app.include_router(showcase_pages, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(resources.files("fintech_zone.web") / "static")), name="static")
+    app.add_middleware(CompressPaths, prefixes=("/static/", "/hall"))
 
     app.add_middleware(
         SessionMiddleware,

@@ -283,8 +283,8 @@ def test_openapi_describes_every_api_error_as_problem_json(client: TestClient) -
     assert len(operations) > 10
     for method, path, op in operations:
         errors = {code: r for code, r in op["responses"].items() if code.startswith("4")}
-        # The journal is public, like a transparency log, and so is the sandbox's disclosure: no token, no 401.
-        public = path.startswith(("/api/v1/journal/", "/api/v1/sandbox/public/"))
+        # The journal is public, like a transparency log, and so are the sandbox's disclosure and the hall's figures.
+        public = path.startswith(("/api/v1/journal/", "/api/v1/sandbox/public/", "/api/v1/showcase/"))
         assert ({"400", "413"} if public else {"400", "401", "413"}) <= set(errors), (method, path)
         if path == "/api/v1/iso20022/pacs.008":
             # ISO 20022 answers a refused message in kind: its 400 is a pacs.002 RJCT FF01 (docs/payments.md).

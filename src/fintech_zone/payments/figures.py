@@ -30,6 +30,30 @@ class CnyShare:
     share: float | None  # None when there was no cross-border payment
 
 
+@dataclass(frozen=True)
+class Settled:
+    """Settled payments in a period, real and demo apart: count and volume per asset (both legs of a cross-border
+    payment, each in its own asset)."""
+
+    count: int
+    by_asset: dict[str, int]
+    demo_count: int
+    demo_by_asset: dict[str, int]
+
+
+def settled(db: Database, start: datetime, end: datetime) -> Settled:
+    with db.read() as conn:
+        rows = store.settled_between(conn, start, end)
+    counts = {False: 0, True: 0}
+    volumes: dict[bool, dict[str, int]] = {False: defaultdict(int), True: defaultdict(int)}
+    for row in rows:
+        counts[row.demo] += 1
+        volumes[row.demo][row.source_asset] += row.source_amount
+        if row.target_asset != row.source_asset:
+            volumes[row.demo][row.target_asset] += row.target_amount
+    return Settled(counts[False], dict(volumes[False]), counts[True], dict(volumes[True]))
+
+
 def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[MonthFigures], list[CnyShare]]:
     """Settled volume and count by month, corridor and asset, and CNY's share of cross-border volume.
 

@@ -122,6 +122,12 @@ def search_organisations(db: Database, f: OrgFilter, cursor: str | None, limit: 
     return Page(items, encode_cursor(items[-1].id) if more and items else None)
 
 
+def counts(db: Database) -> dict[str, dict[str, int]]:
+    """Organisations by kind, jurisdiction, sector and settlement status ("" for none), from one snapshot."""
+    with db.read() as conn:
+        return {column: store.counts_by(conn, column) for column in ("kind", "jurisdiction", "sector", "status")}
+
+
 def count_organisations(db: Database, f: OrgFilter) -> int:
     with db.read() as conn:
         return search_store.count(conn, f)

@@ -377,6 +377,13 @@ def institutions(db: Database, pilot: Pilot) -> list[InstitutionView]:
     ]
 
 
+def status_counts(db: Database) -> dict[str, int]:
+    """Pilots by status, every status named (0 where none)."""
+    with db.read() as conn:
+        found = store.status_counts(conn)
+    return {s.value: found.get(s.value, 0) for s in Status}
+
+
 def usage(db: Database, pilot_id: str, today: date | None = None) -> dict[str, Any]:
     """The space a pilot has used: its customers, and per asset its settled volume (in all, today) and payments."""
     on = today or _now().date()

@@ -275,6 +275,10 @@ def get_pilot(conn: Connection, pilot_id: str, lock: bool = False) -> Pilot | No
     return _pilot(row, tuple(_transition(r) for r in rows))
 
 
+def status_counts(conn: Connection) -> dict[str, int]:
+    return {r[0]: int(r[1]) for r in conn.execute(select(pilots.c.status, func.count()).group_by(pilots.c.status))}
+
+
 def list_pilots(conn: Connection, statuses: tuple[Status, ...] | None = None, org_id: str | None = None) -> list[Pilot]:
     query = select(pilots)
     if statuses is not None:

@@ -20,6 +20,7 @@ TEMPLATE_PACKAGES = (
     "fintech_zone.payments",
     "fintech_zone.journal",
     "fintech_zone.sandbox",
+    "fintech_zone.showcase",
 )
 
 env = Environment(
