@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fintech_zone.auth.model import Principal, Role
 from fintech_zone.errors import TooManyRequests
-from fintech_zone.sandbox import report, service
+from fintech_zone.sandbox import feedback, figures, report, service
 from fintech_zone.sandbox.model import Status
 from fintech_zone.sandbox.schemas import (
     ApplicationIO,
@@ -93,7 +93,7 @@ def pilots(db: DB, who: Reader, status: Annotated[Status | None, Query()] = None
 )
 def pilot(pilot_id: str, db: DB, who: Maybe) -> PilotOut:
     found = service.get_pilot(db, pilot_id, actor(who))
-    return PilotOut.of(found, service.usage(db, pilot_id), service.institutions(db, found))
+    return PilotOut.of(found, figures.usage(db, pilot_id), figures.institutions(db, found))
 
 
 @router.post(
@@ -116,7 +116,7 @@ def move(pilot_id: str, body: TransitionIn, request: Request, db: DB, who: Actor
         timers=timers(request),
         assessment=body.assessment_dict(),
     )
-    return PilotOut.of(pilot, service.usage(db, pilot_id))
+    return PilotOut.of(pilot, figures.usage(db, pilot_id))
 
 
 @router.post(
@@ -127,7 +127,7 @@ def move(pilot_id: str, body: TransitionIn, request: Request, db: DB, who: Actor
 )
 def suspend(pilot_id: str, body: SuspensionIn, db: DB, who: Regulator) -> PilotOut:
     pilot = service.set_suspended(db, pilot_id, body.suspended, body.reason, service.Actor(who.role, who.org_id))
-    return PilotOut.of(pilot, service.usage(db, pilot_id))
+    return PilotOut.of(pilot, figures.usage(db, pilot_id))
 
 
 @router.get(
@@ -137,7 +137,7 @@ def suspend(pilot_id: str, body: SuspensionIn, db: DB, who: Regulator) -> PilotO
     responses=problem_responses(403, 404, 422),
 )
 def monitor(pilot_id: str, request: Request, db: DB, who: Actor) -> MonitorOut:
-    return MonitorOut.of(service.monitor(db, pilot_id, actor(who), timers(request)))
+    return MonitorOut.of(figures.monitor(db, pilot_id, actor(who), timers(request)))
 
 
 @router.get(
@@ -153,7 +153,7 @@ def exit_report(
     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
     format: report.ReportFormat = report.ReportFormat.HTML,
 ) -> Response:
-    pilot, used, events = service.report_facts(db, pilot_id, actor(who))
+    pilot, used, events = figures.report_facts(db, pilot_id, actor(who))
     return report.download(pilot, used, events, lang, format)
 
 
@@ -164,7 +164,7 @@ def exit_report(
     responses=problem_responses(403, 404, 409, 422),
 )
 def complaint(pilot_id: str, body: ComplaintIn, db: DB, who: Actor) -> None:
-    service.record_complaint(db, pilot_id, body.detail, service.Actor(who.role, who.org_id))
+    feedback.record_complaint(db, pilot_id, body.detail, service.Actor(who.role, who.org_id))
 
 
 # -- public disclosure (no token) -----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def public_pilots(db: DB) -> list[PilotOut]:
     responses=problem_responses(404, 422),
 )
 def public_comments(pilot_id: str, db: DB) -> list[CommentOut]:
-    return [CommentOut(**c) for c in service.comments(db, pilot_id)]
+    return [CommentOut(**c) for c in feedback.comments(db, pilot_id)]
 
 
 def limiter(request: Request) -> RateLimiter:
@@ -209,4 +209,4 @@ def client_key(request: Request) -> str:
 def comment(pilot_id: str, body: CommentIn, request: Request, db: DB) -> None:
     if not limiter(request).allow(client_key(request)):
         raise TooManyRequests("too many comments from this address: try again in a few minutes")
-    service.add_comment(db, pilot_id, body.author, body.body)
+    feedback.add_comment(db, pilot_id, body.author, body.body)

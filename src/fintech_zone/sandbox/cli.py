@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from fintech_zone.auth.model import Role
 from fintech_zone.cli_support import fail, open_db, print_json
-from fintech_zone.sandbox import report, service
+from fintech_zone.sandbox import figures, report, service
 from fintech_zone.sandbox.model import Cause, Outcome, Status
 from fintech_zone.sandbox.schemas import ApplicationIO, BoundariesIO, MonitorOut, PilotIn, PilotOut
 from fintech_zone.settings import Settings
@@ -60,7 +60,7 @@ def _timers() -> service.Timers:
 
 
 def _dump(pilot: Any, with_usage: bool = True) -> None:
-    usage = service.usage(open_db(), pilot.id) if with_usage else None
+    usage = figures.usage(open_db(), pilot.id) if with_usage else None
     print_json(PilotOut.of(pilot, usage).model_dump(mode="json"))
 
 
@@ -144,7 +144,7 @@ def exit_report(
     """Write the pilot's exit report (HTML or PDF, Chinese or English)."""
     if lang not in ("zh", "en"):
         fail("--lang is zh or en")
-    pilot, used, events = service.report_facts(open_db(), pilot_id, _actor(as_))
+    pilot, used, events = figures.report_facts(open_db(), pilot_id, _actor(as_))
     try:
         out.write_bytes(report.render(pilot, used, events, lang, format))
     except OSError as exc:
@@ -155,4 +155,4 @@ def exit_report(
 @app.command("monitor")
 def monitor(pilot_id: str, as_: As = "operator") -> None:
     """Live figures: customers, volumes, rejections, alerts, complaints, boundary use, service level."""
-    print_json(MonitorOut.of(service.monitor(open_db(), pilot_id, _actor(as_), _timers())).model_dump(mode="json"))
+    print_json(MonitorOut.of(figures.monitor(open_db(), pilot_id, _actor(as_), _timers())).model_dump(mode="json"))

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fintech_zone.auth.model import Role
 from fintech_zone.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from fintech_zone.sandbox import service
+from fintech_zone.sandbox import feedback, figures, service
 from fintech_zone.sandbox.api import client_key, limiter, timers
 from fintech_zone.sandbox.model import (
     STATEMENT_FIELDS,
@@ -148,16 +148,16 @@ def _pilot_page(request: Request, db: DB, pilot_id: str, status_code: int = 200,
         detail = f"no disclosed pilot {pilot_id}"
         return render(request, "error.html", {"status": 404, "title": "Not found", "detail": detail}, 404)
     try:
-        figures = service.monitor(db, pilot_id, who, timers(request)) if who is not None else None
+        live = figures.monitor(db, pilot_id, who, timers(request)) if who is not None else None
     except Forbidden:
-        figures = None
+        live = None
     context = {
         "pilot": pilot,
         "app": pilot.application,
-        "usage": service.usage(db, pilot_id),
-        "institutions": service.institutions(db, pilot),
-        "comments": service.comments(db, pilot_id) if pilot.status in service.PUBLIC else [],
-        "figures": figures,
+        "usage": figures.usage(db, pilot_id),
+        "institutions": figures.institutions(db, pilot),
+        "comments": feedback.comments(db, pilot_id) if pilot.status in service.PUBLIC else [],
+        "figures": live,
         "who": who,
         "moves": _moves(pilot.status, pilot.outcome is Outcome.EXTENDED, who),
         "outcomes": [o.value for o in Outcome],
@@ -190,7 +190,7 @@ def comment_form(
     if not limiter(request).allow(client_key(request)):
         return _pilot_page(request, db, pilot_id, 429, author=author, body=body, error="rate")
     try:
-        service.add_comment(db, pilot_id, author or None, body)
+        feedback.add_comment(db, pilot_id, author or None, body)
     except InvalidInput:
         return _pilot_page(request, db, pilot_id, 422, author=author, body=body, error="invalid")
     except Conflict:

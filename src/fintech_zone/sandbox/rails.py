@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from fintech_zone.sandbox import store
+from fintech_zone.sandbox import rails_store as store
 from fintech_zone.sandbox.boundaries import Attempt, Breach, Space, Usage, alerts_crossed, check_attempt
 from fintech_zone.sandbox.events import record_event
 from fintech_zone.sandbox.model import PILOT_ID

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fintech_zone.sandbox.figures import InstitutionView, Monitor
 from fintech_zone.sandbox.model import (
     Application,
     Boundaries,
@@ -20,7 +21,6 @@ from fintech_zone.sandbox.model import (
     Scenario,
     Status,
 )
-from fintech_zone.sandbox.service import InstitutionView, Monitor
 from fintech_zone.web.schemas import Strict
 
 MAX_AMOUNT = 2**63 - 1

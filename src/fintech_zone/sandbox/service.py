@@ -11,7 +11,7 @@ same transaction (lock order: the journal's lock first, then the pilot's row).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,7 +42,6 @@ from fintech_zone.sandbox.model import (
     check_scores,
     move_problem,
     regulators_for,
-    service_level,
 )
 
 REASON_MAX = 2000
@@ -343,155 +342,3 @@ def list_pilots(db: Database, actor: Actor | None, status: Status | None = None)
             wanted = (status,) if status in PUBLIC else (() if status else PUBLIC)
             return store.list_pilots(conn, wanted) if wanted else []
         return store.list_pilots(conn, (status,) if status else None)
-
-
-@dataclass(frozen=True)
-class InstitutionView:
-    """An institution of a pilot as its statement shows it: its registry names and identifiers, and its licence."""
-
-    org_id: str
-    role: InstitutionRole
-    licence: str | None
-    name_en: str
-    name_zh: str
-    uscc: str | None
-    uen: str | None
-    lei: str | None
-
-
-def institutions(db: Database, pilot: Pilot) -> list[InstitutionView]:
-    with db.read() as conn:
-        found = [(i, registry.organisation_in(conn, i.org_id)) for i in pilot.application.institutions]
-    return [
-        InstitutionView(
-            i.org_id,
-            i.role,
-            i.licence,
-            org.name_en if org else i.org_id,
-            org.name_zh if org else i.org_id,
-            org.uscc if org else None,
-            org.uen if org else None,
-            org.lei if org else None,
-        )
-        for i, org in found
-    ]
-
-
-def status_counts(db: Database) -> dict[str, int]:
-    """Pilots by status, every status named (0 where none)."""
-    with db.read() as conn:
-        found = store.status_counts(conn)
-    return {s.value: found.get(s.value, 0) for s in Status}
-
-
-def usage(db: Database, pilot_id: str, today: date | None = None) -> dict[str, Any]:
-    """The space a pilot has used: its customers, and per asset its settled volume (in all, today) and payments."""
-    on = today or _now().date()
-    with db.read() as conn:
-        count = store.customer_count(conn, pilot_id)
-        by_asset = store.usage_by_asset(conn, pilot_id, on)
-    return {
-        "customers": count,
-        "by_asset": {a: {"settled_total": t, "settled_today": d, "payments": n} for a, (t, d, n) in by_asset.items()},
-    }
-
-
-@dataclass(frozen=True)
-class Monitor:
-    """Live figures of a pilot for its regulators."""
-
-    customers: int
-    by_asset: dict[str, dict[str, int]]  # asset -> settled_total, settled_today, payments
-    events: dict[str, int]  # rejected, alert, suspended, resumed, complaint -> count
-    use: dict[str, float]  # boundary -> share of its limit used (0..1)
-    recent: list[dict[str, Any]]
-    due: dict[str, Any] | None
-
-
-def monitor(
-    db: Database, pilot_id: str, actor: Actor | None, timers: Timers = Timers(), today: date | None = None
-) -> Monitor:
-    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant_of(db, pilot_id, actor)):
-        raise Forbidden("a pilot's live figures are for its regulators, the operator and its applicants")
-    on = today or _now().date()
-    with db.read() as conn:
-        pilot = _get(conn, pilot_id)
-        count = store.customer_count(conn, pilot_id)
-        by_asset = store.usage_by_asset(conn, pilot_id, on)
-        counts = store.event_counts(conn, pilot_id)
-        recent = store.list_events(conn, pilot_id, 50)
-    b = pilot.boundaries
-    use: dict[str, float] = {}
-    if b is not None:
-        if b.max_customers:
-            use["max_customers"] = count / b.max_customers
-        for asset, limit in b.daily.items():
-            use[f"daily.{asset}"] = by_asset.get(asset, (0, 0, 0))[1] / limit
-        for asset, limit in b.total.items():
-            use[f"total.{asset}"] = by_asset.get(asset, (0, 0, 0))[0] / limit
-    due = service_level(pilot, timers.review_days, timers.evaluation_days, on)
-    return Monitor(
-        count,
-        {a: {"settled_total": t, "settled_today": d, "payments": n} for a, (t, d, n) in by_asset.items()},
-        counts,
-        use,
-        recent,
-        {"stage": due.stage.value, "due_on": due.due_on.isoformat(), "overdue": due.overdue} if due else None,
-    )
-
-
-def report_facts(db: Database, pilot_id: str, actor: Actor | None) -> tuple[Pilot, dict[str, Any], dict[str, int]]:
-    """What the exit report shows: the pilot, the space it used and its events by kind (for the same readers as
-    its live figures)."""
-    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant_of(db, pilot_id, actor)):
-        raise Forbidden("a pilot's report is for its regulators, the operator and its applicants")
-    with db.read() as conn:
-        pilot = _get(conn, pilot_id)
-        counts = store.event_counts(conn, pilot_id)
-    return pilot, usage(db, pilot_id), counts
-
-
-def _is_applicant_of(db: Database, pilot_id: str, actor: Actor) -> bool:
-    with db.read() as conn:
-        pilot = _get(conn, pilot_id)
-    return _is_applicant(pilot.application, actor)
-
-
-# -- public comments ----------------------------------------------------------------------------------------------
-
-
-def add_comment(db: Database, pilot_id: str, author: str | None, body: str, now: datetime | None = None) -> None:
-    """A member of the public comments on a statement while it is disclosed."""
-    errors = []
-    if not body.strip() or len(body) > COMMENT_MAX or "\x00" in body:
-        errors.append(FieldError("body", f"1 to {COMMENT_MAX} characters", "length"))
-    if author is not None and (len(author) > AUTHOR_MAX or "\x00" in author):
-        errors.append(FieldError("author", f"at most {AUTHOR_MAX} characters", "length"))
-    if errors:
-        raise InvalidInput(errors)
-    with db.transaction() as conn:
-        pilot = _get(conn, pilot_id)
-        if pilot.status is not Status.PUBLIC_DISCLOSURE:
-            raise Conflict("comments are taken while a pilot's statement is disclosed for comment")
-        store.insert_comment(conn, pilot_id, now or _now(), (author or "").strip() or None, body.strip())
-
-
-def comments(db: Database, pilot_id: str) -> list[dict[str, Any]]:
-    with db.read() as conn:
-        pilot = _get(conn, pilot_id)
-        if pilot.status not in PUBLIC:
-            raise NotFound(f"no pilot with id {pilot_id!r}")
-        return store.list_comments(conn, pilot_id)
-
-
-def record_complaint(db: Database, pilot_id: str, detail: str, actor: Actor, now: datetime | None = None) -> None:
-    """A customer complaint the applicants or the operator record (complaint handling is part of the pilot)."""
-    _check_reason(detail)
-    with db.transaction() as conn:
-        journal.lock_in(conn)
-        pilot = _get(conn, pilot_id, lock=True)
-        if not _is_applicant(pilot.application, actor) and actor.role is not Role.REGULATOR:
-            raise Forbidden("the applicants, the operator or a regulator record a pilot's complaints")
-        if pilot.status not in (Status.ADMITTED, Status.TESTING, Status.EXITED):
-            raise Conflict(f"the pilot is {pilot.status}: it has no customers to complain yet")
-        record_event(conn, pilot_id, now or _now(), "complaint", detail[:500])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +28,6 @@ from sqlalchemy import (
 
 from fintech_zone.db import metadata
 from fintech_zone.db.types import UTCDateTime
-from fintech_zone.sandbox.boundaries import Space, Usage
 from fintech_zone.sandbox.model import (
     STATEMENT_FIELDS,
     Application,
@@ -310,77 +308,6 @@ def insert_transition(conn: Connection, pilot_id: str, seq: int, t: Transition) 
             cause=t.cause.value if t.cause else None,
         )
     )
-
-
-# -- the space used, on the payment path ---------------------------------------------------------------------------
-#
-# These run inside a payment's transaction, in the writers' turn: on the driver's cursor with statements written
-# once, because SQLAlchemy's cost per Core statement (about 0.3 ms) was most of what a pilot's check cost.
-
-
-def _driver(conn: Connection) -> tuple[Any, bool]:
-    sqlite = conn.dialect.name == "sqlite"
-    return conn.connection.dbapi_connection.cursor(), sqlite  # type: ignore[union-attr]
-
-
-_SPACE = (
-    "SELECT p.status, p.outcome, p.suspended, p.boundaries, p.customers,"
-    " EXISTS (SELECT 1 FROM sandbox_institutions i WHERE i.pilot_id = p.id AND i.org_id = {m}),"
-    " EXISTS (SELECT 1 FROM sandbox_customers c WHERE c.pilot_id = p.id AND c.customer = {m}),"
-    " (SELECT coalesce(sum(u.amount), 0) FROM sandbox_usage u WHERE u.pilot_id = p.id AND u.asset = {m}),"
-    " (SELECT coalesce(sum(u.amount), 0) FROM sandbox_usage u WHERE u.pilot_id = p.id AND u.asset = {m}"
-    " AND u.day = {m})"
-    " FROM sandbox_pilots p WHERE p.id = {m}"
-)
-_SPACE_SQLITE = _SPACE.format(m="?")
-_SPACE_PG = _SPACE.format(m="%s") + " FOR UPDATE OF p"  # SQLite's writer already holds the whole database
-
-
-def space_of(
-    conn: Connection, pilot_id: str, agent: str, asset: str, customer: str, on: date
-) -> tuple[Space, bool, Usage] | None:
-    """The pilot's space (locked until the transaction ends), whether ``agent`` is one of its institutions, and
-    the use so far of ``asset`` and by ``customer``: one statement."""
-    cursor, sqlite = _driver(conn)
-    day: Any = on.isoformat() if sqlite else on  # SQLAlchemy's Date is ISO text on SQLite
-    try:
-        cursor.execute(_SPACE_SQLITE if sqlite else _SPACE_PG, (agent, customer, asset, asset, day, pilot_id))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    if row is None:
-        return None
-    status, outcome, suspended, limits, count, member, known, total, today = row
-    boundaries = _boundaries_cached(limits) if limits else None
-    space = Space(pilot_id, Status(status), bool(suspended), boundaries, Outcome(outcome) if outcome else None)
-    return space, bool(member), Usage(int(count), bool(known), int(today), int(total))
-
-
-@cache
-def _boundaries_cached(document: str) -> Boundaries:
-    # The same few documents come back with every payment of a pilot: parse each once (Boundaries is frozen).
-    return boundaries_from(json.loads(document))
-
-
-_ADD_USAGE = (
-    "INSERT INTO sandbox_usage (pilot_id, asset, day, amount, payments) VALUES ({m}, {m}, {m}, {m}, 1)"
-    " ON CONFLICT (pilot_id, asset, day) DO UPDATE SET amount = sandbox_usage.amount + excluded.amount,"
-    " payments = sandbox_usage.payments + 1"
-)
-_ADD_CUSTOMER = "INSERT INTO sandbox_customers (pilot_id, customer) VALUES ({m}, {m})"
-_COUNT_CUSTOMER = "UPDATE sandbox_pilots SET customers = customers + 1 WHERE id = {m}"
-
-
-def add_usage(conn: Connection, pilot_id: str, asset: str, on: date, amount: int, customer: str, new: bool) -> None:
-    cursor, sqlite = _driver(conn)
-    m = "?" if sqlite else "%s"
-    try:
-        cursor.execute(_ADD_USAGE.format(m=m), (pilot_id, asset, on.isoformat() if sqlite else on, amount))
-        if new:
-            cursor.execute(_ADD_CUSTOMER.format(m=m), (pilot_id, customer))
-            cursor.execute(_COUNT_CUSTOMER.format(m=m), (pilot_id,))
-    finally:
-        cursor.close()
 
 
 def usage_by_asset(conn: Connection, pilot_id: str, on: date) -> dict[str, tuple[int, int, int]]:

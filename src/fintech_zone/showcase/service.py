@@ -10,7 +10,7 @@ from fintech_zone.db import Database
 from fintech_zone.payments import figures as rails
 from fintech_zone.registry import service as registry
 from fintech_zone.registry.model import ASEAN_MEMBERS
-from fintech_zone.sandbox import service as sandbox
+from fintech_zone.sandbox import figures as sandbox
 
 SHARE_WINDOW = timedelta(days=365)
 
