@@ -61,10 +61,16 @@ def usage(db: Database, pilot_id: str, today: date | None = None) -> dict[str, A
     with db.read() as conn:
         count = store.customer_count(conn, pilot_id)
         by_asset = store.usage_by_asset(conn, pilot_id, on)
-    return {
-        "customers": count,
-        "by_asset": {a: {"settled_total": t, "settled_today": d, "payments": n} for a, (t, d, n) in by_asset.items()},
-    }
+    return {"customers": count, "by_asset": _by_asset(by_asset)}
+
+
+def _by_asset(rows: dict[str, tuple[int, int, int]]) -> dict[str, dict[str, int]]:
+    return {a: {"settled_total": t, "settled_today": d, "payments": n} for a, (t, d, n) in rows.items()}
+
+
+def _check_reader(pilot: Pilot, actor: Actor | None, what: str) -> None:
+    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant(pilot.application, actor)):
+        raise Forbidden(f"a pilot's {what} are for its regulators, the operator and its applicants")
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,12 @@ class Monitor:
 def monitor(
     db: Database, pilot_id: str, actor: Actor | None, timers: Timers = Timers(), today: date | None = None
 ) -> Monitor:
-    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant_of(db, pilot_id, actor)):
+    if actor is None:
         raise Forbidden("a pilot's live figures are for its regulators, the operator and its applicants")
     on = today or _now().date()
     with db.read() as conn:
         pilot = _get(conn, pilot_id)
+        _check_reader(pilot, actor, "live figures")
         count = store.customer_count(conn, pilot_id)
         by_asset = store.usage_by_asset(conn, pilot_id, on)
         counts = store.event_counts(conn, pilot_id)
@@ -103,7 +110,7 @@ def monitor(
     due = service_level(pilot, timers.review_days, timers.evaluation_days, on)
     return Monitor(
         count,
-        {a: {"settled_total": t, "settled_today": d, "payments": n} for a, (t, d, n) in by_asset.items()},
+        _by_asset(by_asset),
         counts,
         use,
         recent,
@@ -114,15 +121,10 @@ def monitor(
 def report_facts(db: Database, pilot_id: str, actor: Actor | None) -> tuple[Pilot, dict[str, Any], dict[str, int]]:
     """What the exit report shows: the pilot, the space it used and its events by kind (for the same readers as
     its live figures)."""
-    if actor is None or not (actor.role in (Role.OPERATOR, Role.REGULATOR) or _is_applicant_of(db, pilot_id, actor)):
-        raise Forbidden("a pilot's report is for its regulators, the operator and its applicants")
+    if actor is None:
+        raise Forbidden("a pilot's reports are for its regulators, the operator and its applicants")
     with db.read() as conn:
         pilot = _get(conn, pilot_id)
+        _check_reader(pilot, actor, "reports")
         counts = store.event_counts(conn, pilot_id)
     return pilot, usage(db, pilot_id), counts
-
-
-def _is_applicant_of(db: Database, pilot_id: str, actor: Actor) -> bool:
-    with db.read() as conn:
-        pilot = _get(conn, pilot_id)
-    return _is_applicant(pilot.application, actor)

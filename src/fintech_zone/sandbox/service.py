@@ -45,8 +45,6 @@ from fintech_zone.sandbox.model import (
 )
 
 REASON_MAX = 2000
-COMMENT_MAX = 2000
-AUTHOR_MAX = 100
 PUBLIC = (Status.PUBLIC_DISCLOSURE, Status.ADMITTED, Status.TESTING, Status.EXITED)
 """Pilots whose statement is public: from disclosure on."""
 
