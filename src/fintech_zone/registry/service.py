@@ -259,3 +259,33 @@ def statuses_as_of(db: Database, as_of: date) -> dict[str, Status | None]:
 def known_organisations_in(conn: Connection, ids: Iterable[str]) -> set[str]:
     """The ids among ``ids`` that are registered (for other contexts joining the caller's unit of work)."""
     return store.existing_ids(conn, [i for i in ids if _storable(i)])
+
+
+def settled_by_month(db: Database, until: date) -> list[tuple[str, int]]:
+    """How many organisations were settled in the zone at the end of each month, from the first month anything was
+    recorded to ``until``'s month: the registry's growth, replayed from the status history (one read)."""
+    with db.read() as conn:
+        histories = store.all_histories(conn)
+    # +1 in the month an organisation arrives at "settled", -1 in the month it leaves; a running sum gives each
+    # month's end. Within one month only the net change matters, so same-month moves cancel out.
+    delta: dict[str, int] = {}
+    first: date | None = None
+    for changes in histories.values():
+        settled = False
+        for change in changes:
+            first = change.changed_on if first is None or change.changed_on < first else first
+            now_settled = change.to_status is Status.SETTLED
+            if now_settled != settled:
+                key = change.changed_on.strftime("%Y-%m")
+                delta[key] = delta.get(key, 0) + (1 if now_settled else -1)
+                settled = now_settled
+    if first is None or first > until:
+        return []
+    out: list[tuple[str, int]] = []
+    running, year, month = 0, first.year, first.month
+    while (year, month) <= (until.year, until.month):
+        key = f"{year:04d}-{month:02d}"
+        running += delta.get(key, 0)
+        out.append((key, running))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out

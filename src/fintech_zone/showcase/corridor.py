@@ -1,0 +1,150 @@
+"""The hall's live corridor: Chongqing ⇄ Singapore payments as they settle. One poller per server process reads the
+database once a second and hands the same snapshot to every connected screen (server-sent events), so 200 screens
+cost one query set a second, not 200."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+
+from fintech_zone.db import Database
+from fintech_zone.ledger import service as ledger
+from fintech_zone.payments import feed_store
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = timedelta(seconds=10)
+"""Payments per second is the count settled over this window divided by its length: steady, yet fresh."""
+FLOWS_SHOWN = 12
+FLOWS_WINDOW = timedelta(hours=1)
+"""The flow list shows the latest payments of the last hour; older ones are history, not a live corridor."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    corridor: str  # "CN-SG": the debtor agent's jurisdiction, then the creditor agent's
+    source_asset: str
+    source_amount: int  # minor units
+    target_asset: str
+    target_amount: int
+    settled_at: str  # ISO 8601, UTC
+    demo: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    by_asset: dict[str, int]  # minor units; a cross-border payment counts in both its assets
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: str
+    per_second: float  # real payments, over RATE_WINDOW
+    per_second_demo: float  # DEMO traffic, apart
+    today: Totals
+    today_demo: Totals
+    exponents: dict[str, int]  # each asset's minor-unit exponent, so screens show major units
+    flows: list[Flow]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+
+def _totals(rows: Sequence[Any], demo: bool) -> Totals:
+    count = 0
+    by_asset: dict[str, int] = {}
+    for r in rows:
+        if bool(r.demo) is not demo:
+            continue
+        count += int(r.n)
+        by_asset[r.source_asset] = by_asset.get(r.source_asset, 0) + int(r.source_volume)
+        if r.target_asset != r.source_asset:  # a cross-border payment counts in both its assets
+            by_asset[r.target_asset] = by_asset.get(r.target_asset, 0) + int(r.target_volume)
+    return Totals(count, by_asset)
+
+
+def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
+    at = now or datetime.now(UTC)
+    day = datetime(at.year, at.month, at.day, tzinfo=UTC)
+    with db.read() as conn:
+        flows = feed_store.latest_settled(conn, at - FLOWS_WINDOW, FLOWS_SHOWN)
+        window = feed_store.settled_totals(conn, at - RATE_WINDOW)
+        today = feed_store.settled_totals(conn, day)
+    exponents = {a.code: a.exponent for a in ledger.list_assets(db)}
+    seconds = RATE_WINDOW.total_seconds()
+    return Snapshot(
+        at=at.isoformat(),
+        per_second=round(sum(r.n for r in window if not r.demo) / seconds, 2),
+        per_second_demo=round(sum(r.n for r in window if r.demo) / seconds, 2),
+        today=_totals(today, False),
+        today_demo=_totals(today, True),
+        exponents=exponents,
+        flows=[
+            Flow(
+                r.corridor,
+                r.source_asset,
+                r.source_amount,
+                r.target_asset,
+                r.target_amount,
+                r.settled_at.astimezone(UTC).isoformat(),
+                bool(r.demo),
+            )
+            for r in flows
+        ],
+    )
+
+
+class Feed:
+    """Fans one snapshot a second out to every subscriber. The poller runs only while someone listens."""
+
+    def __init__(self, db: Database, interval: float = 1.0) -> None:
+        self.db = db
+        self.interval = interval
+        self._queues: set[asyncio.Queue[str]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._latest: str | None = None
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+    async def _poll(self) -> None:
+        while self._queues:
+            try:
+                data = (await anyio.to_thread.run_sync(snapshot, self.db)).to_json()
+            except Exception:  # a database hiccup must not end the feed: screens keep the last figures
+                log.exception("live corridor: snapshot failed; retrying")
+            else:
+                self._latest = data
+                for queue in self._queues:
+                    if queue.full():  # a slow screen skips a beat rather than holding memory
+                        queue.get_nowait()
+                    queue.put_nowait(data)
+            await asyncio.sleep(self.interval)
+        self._task = None
+
+    async def subscribe(self, max_seconds: float) -> AsyncIterator[str]:
+        """Snapshots as JSON text, the latest first, for at most ``max_seconds`` (the client then reconnects)."""
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
+        self._queues.add(queue)
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll())
+        deadline = asyncio.get_running_loop().time() + max_seconds
+        try:
+            if self._latest is not None:
+                yield self._latest
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                try:
+                    yield await asyncio.wait_for(queue.get(), timeout=left)
+                except TimeoutError:
+                    return
+        finally:
+            self._queues.discard(queue)
