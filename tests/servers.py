@@ -19,10 +19,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """``app`` on a free local port until the block ends; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """``app`` on a local port (a free one unless given) until the block ends; yields its base URL. Open streams
+    (the hall's live corridor) get a second to end when the block does, then are cut, as a real shutdown would."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

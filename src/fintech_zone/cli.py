@@ -63,7 +63,14 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"fintech-zone: serving on http://{shown}:{port}  (database: {_safe_url(settings.database_url)})")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        )
         return
     # Several processes need the app by name: each worker builds it from the same settings (the environment).
     if settings.migrate_on_start:
@@ -80,7 +87,13 @@ def serve(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
     )
+
+
+# The hall's live-corridor streams never end by themselves within a shutdown: after this long they are cut (the
+# screens reconnect to the next server on their own) instead of holding the shutdown for their five minutes.
+SHUTDOWN_GRACE = 5  # seconds
 
 
 def _ensure_validator_keys(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
+from fintech_zone.progress import service as progress
 from fintech_zone.registry import service as registry
 from fintech_zone.registry.model import NewOrganisation
 from fintech_zone.settings import Settings
@@ -21,6 +22,14 @@ from tests.servers import serving
 PAGES = [
     pytest.param("/hall?lang=en", id="hall-en"),
     pytest.param("/hall?lang=zh", id="hall-zh"),
+    pytest.param("/hall/fintech?lang=en", id="hall-fintech-en"),
+    pytest.param("/hall/cooperation?lang=zh", id="hall-cooperation-zh"),
+    pytest.param("/hall/cooperation?lang=en", id="hall-cooperation-en"),
+    pytest.param("/hall/pilots?lang=en", id="hall-pilots-en"),
+    pytest.param("/hall/corridor?lang=en", id="hall-corridor-en"),
+    pytest.param("/hall/corridor?lang=zh", id="hall-corridor-zh"),
+    pytest.param("/hall/trust?lang=en", id="hall-trust-en"),
+    pytest.param("/hall?kiosk=1&lang=zh", id="hall-kiosk-zh"),
     pytest.param("/journal", id="journal"),
     pytest.param("/login", id="login"),
     pytest.param("/sandbox", id="sandbox"),
@@ -32,6 +41,7 @@ def server(settings: Settings, db: Database) -> Iterator[str]:
     require_chromium()
     for org_id, jurisdiction, sector in (("sg-a", "SG", "payments"), ("cn-b", "CN", "lending")):
         registry.create_organisation(db, NewOrganisation(org_id, "enterprise", jurisdiction, org_id, org_id, sector))
+    progress.load_seed(db)  # the cooperation page's milestones
     with serving(create_app(settings, db)) as url:
         yield url
 
