@@ -35,7 +35,7 @@ PAGES = {  # each page's entry in the hall's navigation, in English and Chinese
     "/hall/corridor": ("Live corridor", "实时通道"),
     "/hall/trust": ("Trust", "可信"),
 }
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "hall.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "hall.png"
 
 
 class Watched:
