@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import itertools
 import json
 import os
 import resource
@@ -89,7 +90,9 @@ FONTCONFIG = """<?xml version="1.0"?>
 <fontconfig>
   <include ignore_missing="no">/etc/fonts/fonts.conf</include>
   <!-- every font that covers Simplified Chinese is hidden: the page must fall back to its web font -->
-  <selectfont><rejectfont><pattern><patelt name="lang"><string>zh-cn</string></patelt></pattern></rejectfont></selectfont>
+  <selectfont><rejectfont>
+    <pattern><patelt name="lang"><string>zh-cn</string></patelt></pattern>
+  </rejectfont></selectfont>
   <cachedir>{cache}</cachedir>
 </fontconfig>
 """
@@ -217,10 +220,14 @@ def healthy(port: int, timeout: float = 5.0) -> bool:
         return False
 
 
+def serve_argv(port: int, workers: int = 1) -> list[str]:
+    return [str(FZ), "serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+
+
 def start_server(env: dict[str, str], workdir: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """``fintech-zone serve`` on ``port``, in a session of its own; returns once ``/healthz`` answers (and the
     process answering is still ours: a port taken by someone else makes ``serve`` exit)."""
-    argv = [str(FZ), "serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+    argv = serve_argv(port, workers)
     with (workdir / "server.log").open("ab") as log:
         server = subprocess.Popen(
             argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -594,7 +601,7 @@ def _summary(values: list[float], digits: int = 1) -> dict[str, float]:
 def analyse_sse(raw: dict[str, Any], clients: int, seconds: float, warmup: float) -> dict[str, Any]:
     w0, w1 = raw["window"]
     length = w1 - w0
-    buckets = int(round(length))
+    buckets = round(length)
     per_client_rate: list[float] = []
     per_client_min_bucket: list[int] = []
     per_client_max_gap: list[float] = []
@@ -624,7 +631,7 @@ def analyse_sse(raw: dict[str, Any], clients: int, seconds: float, warmup: float
     in_window = [s for s in ordered if w0 <= s.first_seen < w1]
     periods = [
         (datetime.fromisoformat(b.at) - datetime.fromisoformat(a.at)).total_seconds()
-        for a, b in zip(in_window, in_window[1:], strict=False)
+        for a, b in itertools.pairwise(in_window)
     ]
     fanout_ms = [1000 * (s.last_seen - s.first_seen) for s in in_window if s.receipts > 1]
     statuses = sorted({status for log in logs for status in log.statuses})
@@ -773,6 +780,10 @@ CHART_WATCH = """
 })();
 """
 
+CHARTS_DRAWN = (
+    "document.querySelectorAll('.chart canvas, .chart.empty').length >= document.querySelectorAll('.chart').length"
+)
+
 READ_TIMINGS = """
 () => new Promise((resolve) => {
   const out = { lcp_ms: null, lcp_element: null, lcp_size: null };
@@ -896,10 +907,7 @@ def one_load(browser: Any, base: str, lang: str, viewport: tuple[int, int]) -> d
         page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.goto(f"{base}/hall?lang={lang}", wait_until="load", timeout=60_000)
-        page.wait_for_function(
-            "document.querySelectorAll('.chart canvas, .chart.empty').length >= document.querySelectorAll('.chart').length",
-            timeout=30_000,
-        )
+        page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (wire.inflight or time.monotonic() - wire.last_activity < 0.5):
             page.wait_for_timeout(100)
@@ -1037,7 +1045,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
             pids = server_pids(server)
             say(f"server up on port {port} (pids {pids}); simulation at {args.rate}/s for {sim_seconds:.0f} s")
             out["server"] = {
-                "command": f"fintech-zone serve --port {port}" + (f" --workers {args.workers}" if args.workers > 1 else ""),
+                "command": " ".join(["fintech-zone", *serve_argv(port, args.workers)[1:]]),
                 "env": ["FZ_DATABASE_URL=sqlite:///…/db.sqlite", "FZ_JOURNAL_KEY_DIR=…/keys"],
                 "seed": seed,
             }
@@ -1088,14 +1096,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, An
             finally:
                 stop_process(sim, signal.SIGINT)
             tally = simulation_tally(workdir)
+            corridor_rate = out["corridor"]["flows"]["settled_in_window_per_s"] if "corridor" in out else None
             out["simulation"] = {
                 "command": " ".join(["fintech-zone", *simulation_argv(port, args.rate, sim_seconds)[1:]]),
                 "tally": tally,
                 "wall_s_with_setup": round(sim_wall, 1),
                 "sent_per_s_of_duration": round(tally["sent"] / sim_seconds, 2) if tally else None,
-                "settled_per_s_in_corridor_window": out.get("corridor", {}).get("flows", {}).get(
-                    "settled_in_window_per_s"
-                ),
+                "settled_per_s_in_corridor_window": corridor_rate,
             }
             errors_in_log = [
                 line

@@ -6,6 +6,7 @@ request to any host but the server, a clean console. It also takes the README's 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,9 @@ def test_the_pages_follow_the_database(world: World, hall: str, browser: Browser
     w.page.goto(f"{hall}/hall?lang=en")
     expect(w.page.locator(".figures div").first).to_contain_text(str(organisations))
     expect(w.page.locator("#chart-pilots canvas")).to_have_count(1)  # a testing pilot now: the pie is drawn
+    # What a chart draws is also its text alternative, for screen readers.
+    expect(w.page.locator("#chart-pilots")).to_have_attribute("aria-label", "Pilots by status — Testing: 1")
+    expect(w.page.locator("#chart-jurisdiction")).to_have_attribute("aria-label", re.compile(r"Malaysia: 1(;|$)"))
 
     w.page.goto(f"{hall}/hall/cooperation?lang=zh")
     first = progress.list_milestones(world.rails.db)[0]

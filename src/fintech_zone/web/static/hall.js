@@ -14,6 +14,14 @@
     return { fontFamily: root.fontFamily, fontSize: Math.round(parseFloat(root.fontSize) * 0.8) };
   }
 
+  // What the chart draws, as its text alternative: the caption, then each label with its value.
+  function describe(el, rows) {
+    var caption = el.getAttribute("aria-label").split(" — ")[0];
+    el.setAttribute("aria-label", caption + " — " + rows.map(function (r) {
+      return r[0] + ": " + (r[1] === null || r[1] === undefined ? "–" : r[1]);
+    }).join("; "));
+  }
+
   function empty(el) {
     el.textContent = "–";
     el.classList.add("empty");
@@ -43,6 +51,7 @@
     var el = document.getElementById(id);
     if (!el) return;
     if (!rows.length) { empty(el); return; }
+    describe(el, rows);
     var style = textStyle();
     init(id).setOption({
       animation: false, textStyle: style,
@@ -59,6 +68,7 @@
     var el = document.getElementById(id);
     if (!el) return;
     if (!rows.length) { empty(el); return; }
+    describe(el, rows);
     var style = textStyle();
     init(id).setOption({
       animation: false, textStyle: style,
@@ -72,6 +82,8 @@
     var el = document.getElementById(id);
     if (!el) return;
     if (!labels.length) { empty(el); return; }
+    var last = labels.length - 1;  // a long series is described by its latest point
+    describe(el, series.map(function (s) { return [s.name + " (" + labels[last] + ")", s.values[last]]; }));
     var style = textStyle(), label = { fontSize: style.fontSize };
     var axes = [{ type: "value", minInterval: 1, axisLabel: label }];
     if (series.some(function (s) { return s.axis === 1; })) {
