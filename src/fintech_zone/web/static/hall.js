@@ -47,11 +47,17 @@
     });
   }
 
-  function bar(id, rows) {
+  // The chart's box, described by the rows it will draw; null (and "–" in the box) when there is nothing to draw.
+  function box(id, rows) {
     var el = document.getElementById(id);
-    if (!el) return;
-    if (!rows.length) { empty(el); return; }
+    if (!el) return null;
+    if (!rows.length) { empty(el); return null; }
     describe(el, rows);
+    return el;
+  }
+
+  function bar(id, rows) {
+    if (!box(id, rows)) return;
     var style = textStyle();
     init(id).setOption({
       animation: false, textStyle: style,
@@ -65,10 +71,7 @@
   }
 
   function pie(id, rows) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    if (!rows.length) { empty(el); return; }
-    describe(el, rows);
+    if (!box(id, rows)) return;
     var style = textStyle();
     init(id).setOption({
       animation: false, textStyle: style,
@@ -79,11 +82,9 @@
 
   // A time series: rows of [label, value]; an optional second series drawn on its own axis.
   function line(id, labels, series) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    if (!labels.length) { empty(el); return; }
     var last = labels.length - 1;  // a long series is described by its latest point
-    describe(el, series.map(function (s) { return [s.name + " (" + labels[last] + ")", s.values[last]]; }));
+    var latest = labels.length ? series.map(function (s) { return [s.name + " (" + labels[last] + ")", s.values[last]]; }) : [];
+    if (!box(id, latest)) return;
     var style = textStyle(), label = { fontSize: style.fontSize };
     var axes = [{ type: "value", minInterval: 1, axisLabel: label }];
     if (series.some(function (s) { return s.axis === 1; })) {
