@@ -1,5 +1,6 @@
-"""What the exhibition hall's live corridor reads of the payments table: the latest settled flows and the day's
-totals, aggregated by the database (the feed asks every second, so it never reads a day's rows into Python)."""
+"""What the figures read of the payments table — the RMB figures, the hall's counts and its live corridor: settled
+payments aggregated by the database, so a year of traffic is never read into Python row by row (the corridor asks
+every second), and the latest settled flows."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from fintech_zone.payments.model import Status
 from fintech_zone.payments.store import payments
@@ -26,19 +28,34 @@ def latest_settled(conn: Connection, since: datetime, limit: int) -> list[Any]:
     return list(conn.execute(query))
 
 
-def settled_totals(conn: Connection, since: datetime) -> list[Any]:
-    """Count and volumes of payments settled since ``since``, per (demo, source asset, target asset)."""
+_SUMS = (
+    func.count().label("n"),
+    func.coalesce(func.sum(payments.c.source_amount), 0).label("source_volume"),
+    func.coalesce(func.sum(payments.c.target_amount), 0).label("target_volume"),
+)
+
+
+def settled_totals(conn: Connection, since: datetime, until: datetime | None = None) -> list[Any]:
+    """Count and volumes of payments settled in [since, until), per (demo, source asset, target asset)."""
     c = payments.c
-    query = (
-        select(
-            c.demo,
-            c.source_asset,
-            c.target_asset,
-            func.count().label("n"),
-            func.coalesce(func.sum(c.source_amount), 0).label("source_volume"),
-            func.coalesce(func.sum(c.target_amount), 0).label("target_volume"),
-        )
-        .where(_SETTLED, c.settled_at >= since)
-        .group_by(c.demo, c.source_asset, c.target_asset)
-    )
-    return list(conn.execute(query))
+    window = [_SETTLED, c.settled_at >= since] + ([c.settled_at < until] if until is not None else [])
+    keys = (c.demo, c.source_asset, c.target_asset)
+    return list(conn.execute(select(*keys, *_SUMS).where(*window).group_by(*keys)))
+
+
+def _month(conn: Connection) -> ColumnElement[str]:
+    """The UTC month (YYYY-MM) of ``settled_at``: SQLite keeps it as ISO text, PostgreSQL as timestamptz."""
+    settled_at = payments.c.settled_at
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", settled_at), "YYYY-MM")
+    return func.substr(settled_at, 1, 7)
+
+
+def monthly_totals(conn: Connection, start: datetime, end: datetime) -> list[Any]:
+    """Count and volumes of payments settled in [start, end), per (month, corridor, demo, source and target asset),
+    in month order."""
+    c = payments.c
+    month = _month(conn).label("month")
+    keys = (month, c.corridor, c.demo, c.source_asset, c.target_asset)
+    query = select(*keys, *_SUMS).where(_SETTLED, c.settled_at >= start, c.settled_at < end).group_by(*keys)
+    return list(conn.execute(query.order_by(month)))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, InvalidInput
-from fintech_zone.payments import store
+from fintech_zone.payments import feed_store
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,19 @@ class Settled:
 
 def settled(db: Database, start: datetime, end: datetime) -> Settled:
     with db.read() as conn:
-        rows = store.settled_between(conn, start, end)
+        return settled_from(feed_store.settled_totals(conn, start, end))
+
+
+def settled_from(rows: Iterable[Any]) -> Settled:
+    """``Settled`` from ``feed_store.settled_totals`` rows."""
     counts = {False: 0, True: 0}
     volumes: dict[bool, dict[str, int]] = {False: defaultdict(int), True: defaultdict(int)}
     for row in rows:
-        counts[row.demo] += 1
-        volumes[row.demo][row.source_asset] += row.source_amount
+        demo = bool(row.demo)
+        counts[demo] += int(row.n)
+        volumes[demo][row.source_asset] += int(row.source_volume)
         if row.target_asset != row.source_asset:
-            volumes[row.demo][row.target_asset] += row.target_amount
+            volumes[demo][row.target_asset] += int(row.target_volume)
     return Settled(counts[False], dict(volumes[False]), counts[True], dict(volumes[True]))
 
 
@@ -66,22 +73,22 @@ def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[Mont
     if end - start > timedelta(days=3700):
         raise InvalidInput([FieldError("to", "at most ten years at a time", "range")])
     with db.read() as conn:
-        rows = store.settled_between(conn, start, end)
+        rows = feed_store.monthly_totals(conn, start, end)
     counts: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
     shares: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        month = row.settled_at.strftime("%Y-%m")
-        legs = {(row.source_asset, row.source_amount)}
+    for row in rows:  # one row per month, corridor, demo and pair of assets: the database summed the payments
+        month, demo, n = str(row.month), bool(row.demo), int(row.n)
+        legs = [(row.source_asset, int(row.source_volume))]
         if row.target_asset != row.source_asset:
-            legs.add((row.target_asset, row.target_amount))
-            cny = row.source_amount if row.source_asset == "CNY" else row.target_amount
-            shares[(month, row.demo)][0] += cny
+            legs.append((row.target_asset, int(row.target_volume)))
+            cny = int(row.source_volume) if row.source_asset == "CNY" else int(row.target_volume)
+            shares[(month, demo)][0] += cny
             if row.source_asset == "CNY":
-                shares[(month, row.demo)][1] += cny
-        for asset, amount in legs:
-            entry = counts[(month, row.corridor, asset, row.demo)]
-            entry[0] += 1
-            entry[1] += amount
+                shares[(month, demo)][1] += cny
+        for asset, volume in legs:
+            entry = counts[(month, row.corridor, asset, demo)]
+            entry[0] += n
+            entry[1] += volume
     figures = [MonthFigures(m, c, a, d, n, v) for (m, c, a, d), (n, v) in sorted(counts.items())]
     share = [
         CnyShare(m, d, total, cny, round(cny / total, 4) if total else None)

@@ -7,16 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import anyio.to_thread
 
 from fintech_zone.db import Database
 from fintech_zone.ledger import service as ledger
 from fintech_zone.payments import feed_store
+from fintech_zone.payments import figures as rails
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,10 @@ class Snapshot:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
 
 
-def _totals(rows: Sequence[Any], demo: bool) -> Totals:
-    count = 0
-    by_asset: dict[str, int] = {}
-    for r in rows:
-        if bool(r.demo) is not demo:
-            continue
-        count += int(r.n)
-        by_asset[r.source_asset] = by_asset.get(r.source_asset, 0) + int(r.source_volume)
-        if r.target_asset != r.source_asset:  # a cross-border payment counts in both its assets
-            by_asset[r.target_asset] = by_asset.get(r.target_asset, 0) + int(r.target_volume)
-    return Totals(count, by_asset)
+def _totals(settled: rails.Settled, demo: bool) -> Totals:
+    if demo:
+        return Totals(settled.demo_count, settled.demo_by_asset)
+    return Totals(settled.count, settled.by_asset)
 
 
 def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
@@ -77,7 +70,7 @@ def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
     with db.read() as conn:
         flows = feed_store.latest_settled(conn, at - FLOWS_WINDOW, FLOWS_SHOWN)
         window = feed_store.settled_totals(conn, at - RATE_WINDOW)
-        today = feed_store.settled_totals(conn, day)
+        today = rails.settled_from(feed_store.settled_totals(conn, day))
     exponents = {a.code: a.exponent for a in ledger.list_assets(db)}
     seconds = RATE_WINDOW.total_seconds()
     return Snapshot(
