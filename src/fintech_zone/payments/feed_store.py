@@ -35,27 +35,25 @@ _SUMS = (
 )
 
 
-def settled_totals(conn: Connection, since: datetime, until: datetime | None = None) -> list[Any]:
-    """Count and volumes of payments settled in [since, until), per (demo, source asset, target asset)."""
+def settled_totals(conn: Connection, since: datetime) -> list[Any]:
+    """Count and volumes of payments settled since ``since``, per (demo, source asset, target asset)."""
     c = payments.c
-    window = [_SETTLED, c.settled_at >= since] + ([c.settled_at < until] if until is not None else [])
     keys = (c.demo, c.source_asset, c.target_asset)
-    return list(conn.execute(select(*keys, *_SUMS).where(*window).group_by(*keys)))
+    return list(conn.execute(select(*keys, *_SUMS).where(_SETTLED, c.settled_at >= since).group_by(*keys)))
 
 
-def _month(conn: Connection) -> ColumnElement[str]:
-    """The UTC month (YYYY-MM) of ``settled_at``: SQLite keeps it as ISO text, PostgreSQL as timestamptz."""
+def _day(conn: Connection) -> ColumnElement[str]:
+    """The UTC day (YYYY-MM-DD) of ``settled_at``: SQLite keeps it as ISO text, PostgreSQL as timestamptz."""
     settled_at = payments.c.settled_at
     if conn.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", settled_at), "YYYY-MM")
-    return func.substr(settled_at, 1, 7)
+        return func.to_char(func.timezone("UTC", settled_at), "YYYY-MM-DD")
+    return func.substr(settled_at, 1, 10)
 
 
-def monthly_totals(conn: Connection, start: datetime, end: datetime) -> list[Any]:
-    """Count and volumes of payments settled in [start, end), per (month, corridor, demo, source and target asset),
-    in month order."""
+def daily_totals(conn: Connection, start: datetime, end: datetime) -> list[Any]:
+    """Count and volumes of payments settled in [start, end), per (day, corridor, demo, source and target asset)."""
     c = payments.c
-    month = _month(conn).label("month")
-    keys = (month, c.corridor, c.demo, c.source_asset, c.target_asset)
+    day = _day(conn).label("day")
+    keys = (day, c.corridor, c.demo, c.source_asset, c.target_asset)
     query = select(*keys, *_SUMS).where(_SETTLED, c.settled_at >= start, c.settled_at < end).group_by(*keys)
-    return list(conn.execute(query.order_by(month)))
+    return list(conn.execute(query))

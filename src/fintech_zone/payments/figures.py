@@ -10,7 +10,7 @@ from typing import Any
 
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, InvalidInput
-from fintech_zone.payments import feed_store
+from fintech_zone.payments import rollup
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,11 @@ class Settled:
 
 
 def settled(db: Database, start: datetime, end: datetime) -> Settled:
-    with db.read() as conn:
-        return settled_from(feed_store.settled_totals(conn, start, end))
+    return settled_from(rollup.settled_per_day(db, start, end))
 
 
 def settled_from(rows: Iterable[Any]) -> Settled:
-    """``Settled`` from ``feed_store.settled_totals`` rows."""
+    """``Settled`` from rows of sums per demo, source and target asset (``rollup``'s, or ``feed_store``'s)."""
     counts = {False: 0, True: 0}
     volumes: dict[bool, dict[str, int]] = {False: defaultdict(int), True: defaultdict(int)}
     for row in rows:
@@ -72,12 +71,11 @@ def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[Mont
         raise InvalidInput([FieldError("to", "must be after from", "range")])
     if end - start > timedelta(days=3700):
         raise InvalidInput([FieldError("to", "at most ten years at a time", "range")])
-    with db.read() as conn:
-        rows = feed_store.monthly_totals(conn, start, end)
+    rows = rollup.settled_per_day(db, start, end)
     counts: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
     shares: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:  # one row per month, corridor, demo and pair of assets: the database summed the payments
-        month, demo, n = str(row.month), bool(row.demo), int(row.n)
+    for row in rows:  # one row per day, corridor, demo and pair of assets: the payments summed already
+        month, demo, n = row.day[:7], row.demo, row.n
         legs = [(row.source_asset, int(row.source_volume))]
         if row.target_asset != row.source_asset:
             legs.append((row.target_asset, int(row.target_volume)))

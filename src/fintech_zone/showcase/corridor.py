@@ -70,7 +70,7 @@ def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
     with db.read() as conn:
         flows = feed_store.latest_settled(conn, at - FLOWS_WINDOW, FLOWS_SHOWN)
         window = feed_store.settled_totals(conn, at - RATE_WINDOW)
-        today = rails.settled_from(feed_store.settled_totals(conn, day))
+    today = rails.settled(db, day, at + timedelta(seconds=1))  # summed per day by the rollup, then live
     exponents = {a.code: a.exponent for a in ledger.list_assets(db)}
     seconds = RATE_WINDOW.total_seconds()
     return Snapshot(
@@ -96,11 +96,14 @@ def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
 
 
 class Feed:
-    """Fans one snapshot a second out to every subscriber. The poller runs only while someone listens."""
+    """Fans one snapshot out to every subscriber twice a second, on a fixed beat (so every second of every screen
+    holds an update even when a snapshot runs late). The poller runs while someone listens, and a little longer, so
+    a screen that reconnects finds it warm."""
 
-    def __init__(self, db: Database, interval: float = 1.0) -> None:
+    def __init__(self, db: Database, interval: float = 0.5, linger: float = 10.0) -> None:
         self.db = db
         self.interval = interval
+        self.linger = linger
         self._queues: set[asyncio.Queue[str]] = set()
         self._task: asyncio.Task[None] | None = None
         self._latest: str | None = None
@@ -110,7 +113,11 @@ class Feed:
         return len(self._queues)
 
     async def _poll(self) -> None:
-        while self._queues:
+        loop = asyncio.get_running_loop()
+        beat = idle_since = loop.time()
+        while self._queues or loop.time() - idle_since < self.linger:
+            if self._queues:
+                idle_since = loop.time()
             try:
                 data = (await anyio.to_thread.run_sync(snapshot, self.db)).to_json()
             except Exception:  # a database hiccup must not end the feed: screens keep the last figures
@@ -121,22 +128,24 @@ class Feed:
                     if queue.full():  # a slow screen skips a beat rather than holding memory
                         queue.get_nowait()
                     queue.put_nowait(data)
-            await asyncio.sleep(self.interval)
+            beat = max(beat + self.interval, loop.time())  # behind the beat: carry on from now, no burst
+            await asyncio.sleep(beat - loop.time())
         self._task = None
 
-    async def subscribe(self, max_seconds: float) -> AsyncIterator[str]:
-        """Snapshots as JSON text, the latest first, for at most ``max_seconds`` (the client then reconnects)."""
+    async def subscribe(self, max_seconds: float | None = None) -> AsyncIterator[str]:
+        """Snapshots as JSON text, the latest first, until the client goes (or for ``max_seconds``)."""
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
         self._queues.add(queue)
         if self._task is None:
             self._task = asyncio.create_task(self._poll())
-        deadline = asyncio.get_running_loop().time() + max_seconds
+        loop = asyncio.get_running_loop()
+        deadline = None if max_seconds is None else loop.time() + max_seconds
         try:
             if self._latest is not None:
                 yield self._latest
-            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            while deadline is None or (left := deadline - loop.time()) > 0:
                 try:
-                    yield await asyncio.wait_for(queue.get(), timeout=left)
+                    yield await (queue.get() if deadline is None else asyncio.wait_for(queue.get(), timeout=left))
                 except TimeoutError:
                     return
         finally:

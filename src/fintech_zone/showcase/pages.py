@@ -30,9 +30,6 @@ router = APIRouter(tags=["pages"])
 
 # The kiosk's slides, in the order of the hall's navigation (templates/hall_pages.html).
 SLIDES = ("/hall", "/hall/fintech", "/hall/cooperation", "/hall/pilots", "/hall/corridor", "/hall/trust")
-STREAM_SECONDS = 300.0
-"""A live-corridor stream ends after this long and the browser reconnects at once: no connection outlives a
-server's graceful shutdown by more than this, and a restarted server is picked up on the next connect."""
 
 Frame = Annotated[bool, Query(description="render as a kiosk slide")]
 
@@ -140,12 +137,13 @@ def _feed(request: Request) -> corridor.Feed:
 
 @router.get("/hall/corridor/events")
 async def corridor_events(request: Request) -> StreamingResponse:
-    """Server-sent events: a snapshot of the corridor every second (``event: corridor``)."""
+    """Server-sent events: a snapshot of the corridor twice a second (``event: corridor``), for as long as the
+    client stays (a server shutting down cuts the stream after its grace period; the browser reconnects)."""
     feed = _feed(request)
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 1000\n\n"  # after a dropped connection (a restart), the browser tries again within a second
-        async for data in feed.subscribe(STREAM_SECONDS):
+        async for data in feed.subscribe():
             yield f"event: corridor\ndata: {data}\n\n"
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

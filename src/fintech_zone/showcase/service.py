@@ -70,9 +70,9 @@ def home_figures(db: Database, now: datetime | None = None) -> HomeFigures:
 
 
 def share_window(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The window CNY's share is counted over: the last 365 days up to now (inclusive)."""
+    """The window CNY's share is counted over: the 365 whole UTC days before today, and today up to now."""
     at = now or datetime.now(UTC)
-    return at - SHARE_WINDOW, at + timedelta(seconds=1)
+    return datetime(at.year, at.month, at.day, tzinfo=UTC) - SHARE_WINDOW, at + timedelta(seconds=1)
 
 
 @dataclass
