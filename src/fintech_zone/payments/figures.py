@@ -43,8 +43,8 @@ class Settled:
     demo_by_asset: dict[str, int]
 
 
-def settled(db: Database, start: datetime, end: datetime) -> Settled:
-    return settled_from(rollup.settled_per_day(db, start, end))
+def settled(db: Database, start: datetime, end: datetime, now: datetime | None = None) -> Settled:
+    return settled_from(rollup.settled_per_day(db, start, end, now))
 
 
 def settled_from(rows: Iterable[Any]) -> Settled:
@@ -60,7 +60,9 @@ def settled_from(rows: Iterable[Any]) -> Settled:
     return Settled(counts[False], dict(volumes[False]), counts[True], dict(volumes[True]))
 
 
-def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[MonthFigures], list[CnyShare]]:
+def rmb_figures(
+    db: Database, start: datetime, end: datetime, now: datetime | None = None
+) -> tuple[list[MonthFigures], list[CnyShare]]:
     """Settled volume and count by month, corridor and asset, and CNY's share of cross-border volume.
 
     A CNY ⇄ SGD payment has a leg in each currency, so both legs count, each in its own asset. The share needs one
@@ -71,7 +73,7 @@ def rmb_figures(db: Database, start: datetime, end: datetime) -> tuple[list[Mont
         raise InvalidInput([FieldError("to", "must be after from", "range")])
     if end - start > timedelta(days=3700):
         raise InvalidInput([FieldError("to", "at most ten years at a time", "range")])
-    rows = rollup.settled_per_day(db, start, end)
+    rows = rollup.settled_per_day(db, start, end, now)
     counts: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
     shares: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:  # one row per day, corridor, demo and pair of assets: the payments summed already

@@ -70,7 +70,7 @@ def snapshot(db: Database, now: datetime | None = None) -> Snapshot:
     with db.read() as conn:
         flows = feed_store.latest_settled(conn, at - FLOWS_WINDOW, FLOWS_SHOWN)
         window = feed_store.settled_totals(conn, at - RATE_WINDOW)
-    today = rails.settled(db, day, at + timedelta(seconds=1))  # summed per day by the rollup, then live
+    today = rails.settled(db, day, at + timedelta(seconds=1), at)  # summed per day by the rollup, then live
     exponents = {a.code: a.exponent for a in ledger.list_assets(db)}
     seconds = RATE_WINDOW.total_seconds()
     return Snapshot(

@@ -53,7 +53,7 @@ def home_figures(db: Database, now: datetime | None = None) -> HomeFigures:
     day = datetime(at.year, at.month, at.day, tzinfo=UTC)
     counts = registry.counts(db)
     since, until = share_window(at)
-    _, shares = rails.rmb_figures(db, since, until)
+    _, shares = rails.rmb_figures(db, since, until, at)
     by_jurisdiction = counts["jurisdiction"]
     return HomeFigures(
         generated_at=at,
@@ -63,7 +63,7 @@ def home_figures(db: Database, now: datetime | None = None) -> HomeFigures:
         by_status=counts["status"],
         singapore_and_asean=sum(n for j, n in by_jurisdiction.items() if j in ASEAN_MEMBERS),
         pilots=sandbox.status_counts(db),
-        settled_today=rails.settled(db, day, at + timedelta(seconds=1)),
+        settled_today=rails.settled(db, day, at + timedelta(seconds=1), at),
         cny_share=_share(shares, False, since),
         cny_share_demo=_share(shares, True, since),
     )
