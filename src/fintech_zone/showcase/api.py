@@ -37,7 +37,9 @@ class FiguresOut(BaseModel):
     singapore_and_asean: int
     pilots: dict[str, int] = Field(description="pilots by status")
     settled_today: SettledOut = Field(description="payments settled on the rails today (UTC)")
-    cny_share: ShareOut = Field(description="CNY's share of cross-border volume over the last 365 days, real payments")
+    cny_share: ShareOut = Field(
+        description="CNY's share of cross-border volume, real payments: the 365 UTC days before today and today so far"
+    )
     cny_share_demo: ShareOut = Field(description="the same over DEMO traffic, shown apart and labelled")
 
 
