@@ -797,14 +797,14 @@ def run_sse(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def check_flows(url: str, sse: dict[str, Any]) -> dict[str, Any]:
     """Every flow the screens were shown is a settled payment; each snapshot shows the newest ones, none left out
     between them; the newest advances from snapshot to snapshot; the simulation's rate inside the window."""
+    from benchmarks.rmb_figures import settled_rows
     from fintech_zone.db import Database
-    from fintech_zone.payments import store
 
     snaps = sse.pop("snapshots")
     w0, w1 = (datetime.fromisoformat(t) for t in sse["window_utc"])
     db = Database.from_url(url)
     with db.read() as conn:
-        rows = store.settled_between(conn, w0 - timedelta(hours=1), datetime.now(UTC) + timedelta(minutes=1))
+        rows = settled_rows(conn, w0 - timedelta(hours=1), datetime.now(UTC) + timedelta(minutes=1))
     db.dispose()
     keyed = [
         (r.settled_at.astimezone(UTC).isoformat(), r.corridor, int(r.source_amount), int(r.target_amount), r.demo)

@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import upgrade
-from fintech_zone.payments import figures, store
+from fintech_zone.payments import figures
 from fintech_zone.payments.store import payments
 from fintech_zone.showcase import service
 
@@ -60,10 +62,21 @@ def synthetic(n: int, now: datetime, seed: int = 2026) -> list[dict[str, Any]]:
     return rows
 
 
+def settled_rows(conn: Connection, start: datetime, end: datetime) -> list[Any]:
+    """Every settled payment in [start, end), in settlement order: what the figures read one by one before."""
+    c = payments.c
+    query = (
+        select(c.corridor, c.source_asset, c.source_amount, c.target_asset, c.target_amount, c.settled_at, c.demo)
+        .where(c.status == "settled", c.settled_at >= start, c.settled_at < end)
+        .order_by(c.settled_at)
+    )
+    return list(conn.execute(query))
+
+
 def per_row(db: Database, start: datetime, end: datetime) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
     """The figures reduced in Python from every settled row, as ``rmb_figures`` made them before."""
     with db.read() as conn:
-        rows = store.settled_between(conn, start, end)
+        rows = settled_rows(conn, start, end)
     counts: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
     shares: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:

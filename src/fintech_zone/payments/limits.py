@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, InvalidInput, NotFound
-from fintech_zone.payments import store
+from fintech_zone.payments import limits_store, store
 from fintech_zone.payments.model import SETTLEMENT_ASSETS, Limit, check_amount
 
 
@@ -27,7 +27,7 @@ def set_limit(db: Database, limit: Limit) -> Limit:
             raise NotFound(f"no participant with id {limit.key!r}")
         if limit.scope == "corridor" and not _is_corridor(limit.key):
             raise InvalidInput([FieldError("key", "a corridor like CN-SG (debtor agent's country - creditor's)")])
-        store.upsert_limit(conn, limit)
+        limits_store.upsert_limit(conn, limit)
     return limit
 
 
@@ -38,4 +38,4 @@ def _is_corridor(key: str) -> bool:
 
 def list_limits(db: Database) -> list[Limit]:
     with db.read() as conn:
-        return store.list_limits(conn)
+        return limits_store.list_limits(conn)

@@ -22,7 +22,7 @@ from fintech_zone.journal import service as journal
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import fx_store, group_commit, journal_leaf, store
+from fintech_zone.payments import fx_store, group_commit, journal_leaf, limits_store, store
 from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
@@ -281,7 +281,9 @@ def day_start(at: datetime) -> datetime:
 
 def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: datetime) -> None:
     columns = {"participant": "debtor_agent", "corridor": "corridor"}
-    for limit in store.limits_for(conn, [("participant", r.debtor_agent), ("corridor", corridor_key)], r.source_asset):
+    for limit in limits_store.limits_for(
+        conn, [("participant", r.debtor_agent), ("corridor", corridor_key)], r.source_asset
+    ):
         who = f"{limit.scope} {limit.key}"
         if limit.per_payment is not None and r.source_amount > limit.per_payment:
             raise _Rejected(

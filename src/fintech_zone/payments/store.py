@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    and_,
     bindparam,
     case,
     func,
@@ -30,7 +29,6 @@ from fintech_zone.db import metadata
 from fintech_zone.db.types import UTCDateTime
 from fintech_zone.payments.model import (
     Decision,
-    Limit,
     Participant,
     ParticipantRole,
     Party,
@@ -215,7 +213,6 @@ def outstanding(conn: Connection, bank_id: str | None, asset: str) -> int:
 
 
 _INSERT_PAYMENT = insert(payments)
-_LIMITS = select(limits).where(limits.c.asset == bindparam("asset"))
 
 
 def insert_payment(conn: Connection, p: Payment, corridor_key: str, journal_salt: str) -> None:
@@ -398,38 +395,6 @@ def sent_since(conn: Connection, column: str, key: str, asset: str, since: datet
         )
     ).scalar()
     return int(total or 0)
-
-
-def settled_between(conn: Connection, start: datetime, end: datetime) -> list[Any]:
-    c = payments.c
-    return list(
-        conn.execute(
-            select(c.corridor, c.source_asset, c.source_amount, c.target_asset, c.target_amount, c.settled_at, c.demo)
-            .where(c.status == Status.SETTLED.value, c.settled_at >= start, c.settled_at < end)
-            .order_by(c.settled_at)
-        )
-    )
-
-
-# -- limits ---------------------------------------------------------------------------------------------------
-
-
-def upsert_limit(conn: Connection, limit: Limit) -> None:
-    key = and_(limits.c.scope == limit.scope, limits.c.key == limit.key, limits.c.asset == limit.asset)
-    values = {"per_payment": limit.per_payment, "daily": limit.daily}
-    if conn.execute(update(limits).where(key).values(**values)).rowcount == 0:
-        conn.execute(insert(limits).values(scope=limit.scope, key=limit.key, asset=limit.asset, **values))
-
-
-def limits_for(conn: Connection, keys: Iterable[tuple[str, str]], asset: str) -> list[Limit]:
-    wanted = list(keys)
-    rows = conn.execute(_LIMITS, {"asset": asset})
-    return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows if (r.scope, r.key) in wanted]
-
-
-def list_limits(conn: Connection) -> list[Limit]:
-    rows = conn.execute(select(limits).order_by(limits.c.scope, limits.c.key, limits.c.asset))
-    return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows]
 
 
 # -- wallets --------------------------------------------------------------------------------------------------
