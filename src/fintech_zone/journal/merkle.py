@@ -1,6 +1,6 @@
 """Merkle-tree core of the journal, after RFC 9162 §2.1 (Certificate Transparency 2.0).
 
-Pure: hashlib only, no I/O. The tree hashes are those of RFC 6962/9162 with SHA-256::
+Pure: no I/O. The tree hashes are those of RFC 6962/9162 with SHA-256::
 
     MTH({})      = SHA-256()                                  (EMPTY_ROOT)
     MTH({d0})    = SHA-256(0x00 || d0)                        (leaf_hash)
@@ -30,9 +30,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
+try:
+    # The same hashes a list at a time in C (OpenSSL's SHA-256): appends spend half their time hashing, most of
+    # it Python's per-call overhead. Built at install when a C compiler and OpenSSL's headers are there.
+    from fintech_zone.journal import _sha256
+except ImportError:  # pragma: no cover - the test suite requires the compiled module (tests/journal/test_merkle.py)
+    _sha256 = None  # type: ignore[assignment]
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "NATIVE_HASHING",
     "MemoryTree",
     "SubtreeHash",
     "consistency_proof",
@@ -44,6 +52,7 @@ __all__ = [
     "leaf_hash",
     "leaf_hashes",
     "node_hash",
+    "node_hashes",
     "range_parts",
     "root",
     "verify_consistency",
@@ -73,10 +82,25 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
 
 
-def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
+def py_leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
     """``leaf_hash`` of each, for appends of many leaves (one call, not one per leaf)."""
     sha256, prefix = hashlib.sha256, _LEAF_PREFIX
     return [sha256(prefix + d).digest() for d in datas]
+
+
+def py_node_hashes(hashes: Sequence[bytes]) -> list[bytes]:
+    """``node_hash`` of each consecutive pair (an odd last hash is left out): one level of a tree from the one
+    below."""
+    sha256, prefix = hashlib.sha256, _NODE_PREFIX
+    pairs = iter(hashes)
+    return [sha256(prefix + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
+
+
+NATIVE_HASHING: bool = _sha256 is not None
+"""Whether ``leaf_hashes`` and ``node_hashes`` run compiled (same results; the py_ versions are the reference)."""
+
+leaf_hashes: Callable[[Iterable[bytes]], list[bytes]] = _sha256.leaf_hashes if _sha256 else py_leaf_hashes
+node_hashes: Callable[[Sequence[bytes]], list[bytes]] = _sha256.node_hashes if _sha256 else py_node_hashes
 
 
 def _split(n: int) -> int:
@@ -296,14 +320,12 @@ def extend_levels(
     old_by_level = dict(
         zip((bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1), frontier, strict=True)
     )
-    sha256, prefix = hashlib.sha256, _NODE_PREFIX
     levels = [list(leaf_hashes)]
     level = 0
     while (new_size >> (level + 1)) > (size >> (level + 1)):
         below = levels[level]
         # An odd old count at this level leaves its last node (in the frontier) waiting for a right sibling.
-        pairs = iter([old_by_level[level], *below] if size >> level & 1 else below)
-        levels.append([sha256(prefix + a + b).digest() for a, b in zip(pairs, pairs, strict=False)])
+        levels.append(node_hashes([old_by_level[level], *below] if size >> level & 1 else below))
         level += 1
     new_frontier = []
     for bit in range(new_size.bit_length() - 1, -1, -1):
