@@ -8,9 +8,8 @@ or a refusal leaves both legs or neither, and never a payment without its settle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -19,19 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.journal import service as journal
-from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import fx_store, group_commit, journal_leaf, limits_store, store
+from fintech_zone.payments import fx_store, group_commit, journal_leaf, store
 from fintech_zone.payments.model import (
-    ACCOUNT_ID,
-    SETTLEMENT_ASSETS,
-    Decision,
     Participant,
-    ParticipantRole,
     Payment,
     PaymentRequest,
-    Quote,
     Reason,
     Status,
     check_payment_request,
@@ -39,12 +32,11 @@ from fintech_zone.payments.model import (
     settlement_account,
     transfer_id,
 )
+from fintech_zone.payments.payment_rules import Draft, Rejected, check_rules
 from fintech_zone.payments.service import CODE_PAYMENT, Refused, move, now_utc
 from fintech_zone.payments.wallets import wallet_account
 from fintech_zone.sandbox import rails as sandbox
 from fintech_zone.sandbox.boundaries import Attempt, Breach
-
-SYSTEM = "rails"  # the actor of automatic decisions
 
 
 class ScreeningVerdict(Protocol):
@@ -63,45 +55,6 @@ class DuplicateUetr(Conflict):
     """The UETR names another payment already: ISO 20022 DUPL."""
 
     reason = Reason.DUPL.value
-
-
-@dataclass
-class _Draft:
-    """A payment being decided: its steps so far, and what it will record."""
-
-    request: PaymentRequest
-    at: datetime
-    actor: str
-    history: list[Decision]
-    target_amount: int = 0
-    rate: Decimal | None = None
-    fees: int = 0
-    provider: str | None = None
-
-    def step(self, status: Status, detail: str, reason: Reason | None = None, actor: str = SYSTEM) -> None:
-        self.history.append(Decision(status, reason, detail, self.at, actor))
-
-    def payment(self) -> Payment:
-        last = self.history[-1]
-        return Payment(
-            request=self.request,
-            status=last.status,
-            reason=last.reason,
-            reason_detail=last.detail if last.status is Status.REJECTED or last.status is Status.HELD else None,
-            target_amount=self.target_amount,
-            rate=self.rate,
-            fees=self.fees,
-            fx_provider_id=self.provider,
-            created_at=self.at,
-            settled_at=self.at if last.status is Status.SETTLED else None,
-            history=list(self.history),
-        )
-
-
-class _Rejected(Exception):
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 def submit(
@@ -143,23 +96,23 @@ def _submit_in(
         raise Forbidden("a participant sends payments as their debtor agent only")
     debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
     request = replace(request, demo=debtor_agent.demo)  # demo-ness is the participants', not the caller's
-    draft = _Draft(request, at, actor_org or "operator", [])
+    draft = Draft(request, at, actor_org or "operator", [])
     draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
     quote, consumed = None, False
     try:
-        quote = _check_rules(conn, draft, debtor_agent, creditor_agent, at)
+        quote = check_rules(conn, draft, debtor_agent, creditor_agent, at)
         if verdict.decision == "reject":
-            raise _Rejected(Reason.RR04, f"screening: {verdict.reason}")
+            raise Rejected(Reason.RR04, f"screening: {verdict.reason}")
         if quote is not None:
             consumed = fx_store.consume_quote(conn, quote.id, request.uetr)
             if not consumed:
-                raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
+                raise Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
         if verdict.decision == "review":
             draft.step(Status.HELD, f"held for compliance review: {verdict.reason}")
         else:
             draft.step(Status.SCREENED, f"screening: {verdict.reason}")
             _settle_within_pilot(conn, draft, debtor_agent, creditor_agent, at)
-    except _Rejected as rejected:
+    except Rejected as rejected:
         if quote is not None and consumed:
             fx_store.release_quote(conn, quote.id, request.uetr)  # a refused payment does not use up its quote
         draft.step(Status.REJECTED, rejected.detail, rejected.reason)
@@ -176,131 +129,8 @@ def _replay(existing: Payment, request: PaymentRequest) -> Payment:
     return existing
 
 
-def _check_rules(
-    conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant, at: datetime
-) -> Quote | None:
-    """Every rule before screening; the first that fails rejects the payment with its reason."""
-    r = draft.request
-    for asset in (r.source_asset, r.target_asset):
-        if asset not in SETTLEMENT_ASSETS:
-            raise _Rejected(Reason.AM11, f"{asset} is not settled on the rails ({', '.join(SETTLEMENT_ASSETS)} are)")
-    if debtor_agent.demo != creditor_agent.demo:
-        raise _Rejected(Reason.AG01, "demo and real participants never pay each other")
-    for agent in (debtor_agent, creditor_agent):
-        # FX providers may be agents too: that is how they fund (and return) their liquidity in each token.
-        if agent.role is ParticipantRole.CENTRAL_BANK:
-            raise _Rejected(Reason.AG01, f"{agent.id} is a central bank: it issues and redeems, it does not pay")
-    for side, party in (("debtor", r.debtor), ("creditor", r.creditor)):
-        if not ACCOUNT_ID.match(party.account):
-            raise _Rejected(Reason.AC01, f"the {side}'s account {party.account!r} is not an account identifier")
-    quote = None
-    if r.cross_border:
-        quote = _usable_quote(conn, r, at)
-        draft.target_amount, draft.rate, draft.fees, draft.provider = (
-            quote.target_amount,
-            quote.rate,
-            quote.fees,
-            quote.provider_id,
-        )
-    else:
-        if r.quote_id is not None:
-            raise _Rejected(Reason.NARR, "a quote is for cross-border payments; this one stays in one asset")
-        draft.target_amount = r.source_amount
-    _check_limits(conn, r, corridor(debtor_agent.jurisdiction, creditor_agent.jurisdiction), at)
-    if r.debtor_wallet or r.creditor_wallet:
-        _check_wallets(conn, draft, at)
-    return quote
-
-
-def _check_wallets(conn: Connection, draft: _Draft, at: datetime) -> None:
-    """A wallet pays within its tier's per-payment and daily limits, and is paid only up to its tier's balance."""
-    r = draft.request
-    found = store.wallets_by_id(conn, [w for w in (r.debtor_wallet, r.creditor_wallet) if w])
-    for side, wallet_id, agent, asset in (
-        ("debtor", r.debtor_wallet, r.debtor_agent, r.source_asset),
-        ("creditor", r.creditor_wallet, r.creditor_agent, r.target_asset),
-    ):
-        wallet = found.get(wallet_id) if wallet_id else None
-        if wallet_id and (wallet is None or wallet.bank_id != agent or wallet.asset != asset):
-            raise _Rejected(Reason.AC01, f"the {side}'s wallet {wallet_id} is not a {asset} wallet at {agent}")
-    if r.debtor_wallet:
-        payer = found[r.debtor_wallet]
-        limits = payer.limits
-        if limits.per_payment is not None and r.source_amount > limits.per_payment:
-            raise _Rejected(
-                Reason.AM02, f"wallet {payer.id} (tier {payer.tier}) pays at most {limits.per_payment} at a time"
-            )
-        if limits.daily is not None:
-            today = store.sent_since(conn, "debtor_wallet", payer.id, r.source_asset, day_start(at))
-            if today + r.source_amount > limits.daily:
-                raise _Rejected(
-                    Reason.AM02,
-                    f"wallet {payer.id} (tier {payer.tier}) has paid {today} today; {r.source_amount} more is above "
-                    f"its daily limit of {limits.daily}",
-                )
-    if r.creditor_wallet:
-        payee = found[r.creditor_wallet]
-        cap = payee.limits.balance
-        account = ledger.accounts_in(conn, [wallet_account(payee.id)]).get(wallet_account(payee.id))
-        held = account.credits_posted - account.debits_posted if account else 0
-        if cap is not None and held + draft.target_amount > cap:
-            raise _Rejected(
-                Reason.AM02, f"wallet {payee.id} (tier {payee.tier}) may hold at most {cap}; it holds {held}"
-            )
-
-
-def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
-    if r.quote_id is None:
-        raise _Rejected(Reason.NARR, "a cross-border payment needs an FX quote (quote_id)")
-    quote = fx_store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
-    if quote is None:
-        raise _Rejected(Reason.NARR, f"unknown quote {r.quote_id}")
-    provider = store.get_participant(conn, quote.provider_id)
-    if provider is None or provider.demo != r.demo:
-        raise _Rejected(Reason.AG01, f"quote {quote.id} is from a {'real' if r.demo else 'demo'} FX provider")
-    if quote.consumed_by is not None:
-        raise _Rejected(Reason.NARR, f"quote {quote.id} was used by another payment")
-    if quote.expires_at <= at:
-        raise _Rejected(Reason.NARR, f"quote {quote.id} expired at {quote.expires_at.isoformat()}")
-    if (quote.source_asset, quote.target_asset, quote.source_amount) != (
-        r.source_asset,
-        r.target_asset,
-        r.source_amount,
-    ):
-        raise _Rejected(
-            Reason.NARR,
-            f"quote {quote.id} is for {quote.source_amount} {quote.source_asset} → {quote.target_asset}, not "
-            f"{r.source_amount} {r.source_asset} → {r.target_asset}",
-        )
-    return quote
-
-
-def day_start(at: datetime) -> datetime:
-    return datetime(at.year, at.month, at.day, tzinfo=UTC)
-
-
-def _check_limits(conn: Connection, r: PaymentRequest, corridor_key: str, at: datetime) -> None:
-    columns = {"participant": "debtor_agent", "corridor": "corridor"}
-    for limit in limits_store.limits_for(
-        conn, [("participant", r.debtor_agent), ("corridor", corridor_key)], r.source_asset
-    ):
-        who = f"{limit.scope} {limit.key}"
-        if limit.per_payment is not None and r.source_amount > limit.per_payment:
-            raise _Rejected(
-                Reason.AM02, f"{r.source_amount} {r.source_asset} is above {who}'s limit of {limit.per_payment}"
-            )
-        if limit.daily is not None:
-            today = store.sent_since(conn, columns[limit.scope], limit.key, r.source_asset, day_start(at))
-            if today + r.source_amount > limit.daily:
-                raise _Rejected(
-                    Reason.AM02,
-                    f"{who} has sent {today} {r.source_asset} today; {r.source_amount} more is above its daily "
-                    f"limit of {limit.daily}",
-                )
-
-
 def _settle_within_pilot(
-    conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant, at: datetime
+    conn: Connection, draft: Draft, debtor_agent: Participant, creditor_agent: Participant, at: datetime
 ) -> None:
     """Settle; a pilot's payment only within its pilot's boundaries, checked under the pilot's lock in this
     transaction (so racing payments cannot together pass a limit), and its use recorded once it settled."""
@@ -316,14 +146,14 @@ def _settle_within_pilot(
         )
         checked = sandbox.check_payment_in(conn, r.pilot_id, r.debtor_agent, attempt, r.uetr, at)
         if isinstance(checked, Breach):
-            raise _Rejected(Reason.AG01, f"pilot boundary {checked.boundary}: {checked.detail}")
+            raise Rejected(Reason.AG01, f"pilot boundary {checked.boundary}: {checked.detail}")
         admission = checked
     _settle(conn, draft, debtor_agent, creditor_agent)
     if admission is not None:
         sandbox.record_settled_in(conn, admission, r.uetr, at)
 
 
-def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor_agent: Participant) -> None:
+def _settle(conn: Connection, draft: Draft, debtor_agent: Participant, creditor_agent: Participant) -> None:
     r = draft.request
     payer = wallet_account(r.debtor_wallet) if r.debtor_wallet else settlement_account(debtor_agent.id, r.source_asset)
     payee = (
@@ -368,7 +198,7 @@ def _settle(conn: Connection, draft: _Draft, debtor_agent: Participant, creditor
     try:
         move(conn, legs, "settlement")
     except Refused as refused:
-        raise _Rejected(Reason(refused.reason), refused.detail) from refused
+        raise Rejected(Reason(refused.reason), refused.detail) from refused
     via = f" via {draft.provider} at {draft.rate}" if r.cross_border else ""
     draft.step(Status.SETTLED, f"settled: {', '.join(t.id for t in legs)}{via}")
 
@@ -390,7 +220,7 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
         if payment.status is not Status.HELD:
             raise Conflict(f"payment {uetr} is {payment.status.value}, not held for review")
         agents = store.participants_by_id(conn, [payment.request.debtor_agent, payment.request.creditor_agent])
-        draft = _Draft(payment.request, at, reviewer, [])
+        draft = Draft(payment.request, at, reviewer, [])
         draft.target_amount, draft.rate, draft.fees, draft.provider = (
             payment.target_amount,
             payment.rate,
@@ -399,12 +229,12 @@ def review(db: Database, uetr: str, release: bool, reason: str, reviewer: str, n
         )
         try:
             if not release:
-                raise _Rejected(Reason.RR04, f"rejected on review by {reviewer}: {reason}")
+                raise Rejected(Reason.RR04, f"rejected on review by {reviewer}: {reason}")
             draft.step(Status.SCREENED, f"released on review by {reviewer}: {reason}", actor=reviewer)
             _settle_within_pilot(
                 conn, draft, agents[payment.request.debtor_agent], agents[payment.request.creditor_agent], at
             )
-        except _Rejected as rejected:
+        except Rejected as rejected:
             draft.step(Status.REJECTED, rejected.detail, rejected.reason, actor=reviewer)
             if payment.request.quote_id:  # a refused payment does not use up its quote
                 fx_store.release_quote(conn, payment.request.quote_id, uetr)

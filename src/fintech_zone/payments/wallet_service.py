@@ -14,7 +14,7 @@ from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.ledger import service as ledger
 from fintech_zone.ledger.model import AccountFlag, NewAccount, Transfer
-from fintech_zone.payments import payment_service, store
+from fintech_zone.payments import payment_rules, payment_service, store
 from fintech_zone.payments.model import (
     ParticipantRole,
     Party,
@@ -85,7 +85,7 @@ def get_wallet(db: Database, wallet_id: str, viewer_org: str | None = None) -> W
         raise NotFound(f"no wallet with id {wallet_id!r}")
     with db.read() as conn:
         account = ledger.accounts_in(conn, [wallet_account(wallet_id)])[wallet_account(wallet_id)]
-        today = store.sent_since(conn, "debtor_wallet", wallet_id, wallet.asset, payment_service.day_start(now_utc()))
+        today = store.sent_since(conn, "debtor_wallet", wallet_id, wallet.asset, payment_rules.day_start(now_utc()))
     return WalletView(wallet, account.credits_posted - account.debits_posted, today, wallet.limits)
 
 
