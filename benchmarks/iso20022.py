@@ -2,7 +2,7 @@
 
     python -m benchmarks.iso20022 [--messages 20000] [--peer-messages 2000]
 
-* **ours**: ``payments.iso20022.parse_pacs008`` (the safe-parsing gate, lxml validation against the shipped
+* **ours**: ``payments.pacs008.parse_pacs008`` (the safe-parsing gate, lxml validation against the shipped
   pacs.008.001.08 XSD, mapping to ``CreditTransfer``), the rails' payment (``iso_service.to_request``: the
   ``PaymentRequest`` with its checks), then ``pacs002`` building the ACSC answer bytes, for
   ``--messages`` messages one after another in this process: messages per second.
@@ -34,6 +34,7 @@ from lxml import etree
 from benchmarks.registry_import import ROOT, command_line, machine_info, machine_load, peak_rss_mb
 from fintech_zone.payments import iso20022 as iso
 from fintech_zone.payments import pacs002 as p2
+from fintech_zone.payments import pacs008
 from fintech_zone.payments.iso_service import to_request
 
 SAMPLE = ROOT / "tests" / "payments" / "data" / "pacs008_cny_sgd.xml"
@@ -63,7 +64,7 @@ def ours(bodies: list[bytes]) -> tuple[float, list[bytes], list[str]]:
     now = datetime.now(UTC)
     started = time.perf_counter()
     for body in bodies:
-        message = iso.parse_pacs008(body)
+        message = pacs008.parse_pacs008(body)
         tx = message.transactions[0]
         to_request(tx, "cq-bank", "sg-bank", tx.instructed_currency or tx.currency, tx.amount_minor, None)
         answers.append(

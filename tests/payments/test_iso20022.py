@@ -13,6 +13,7 @@ from lxml import etree
 
 from fintech_zone.payments import iso20022 as iso
 from fintech_zone.payments import pacs002 as p2
+from fintech_zone.payments import pacs008
 from fintech_zone.payments.camt053 import Statement, StatementEntry, camt053
 from fintech_zone.payments.iso20022 import (
     CreditDebit,
@@ -33,7 +34,7 @@ def sample(name: str) -> bytes:
 
 def rejected(body: bytes) -> MessageRejected:
     with pytest.raises(MessageRejected) as caught:
-        iso.parse_pacs008(body)
+        pacs008.parse_pacs008(body)
     return caught.value
 
 
@@ -65,7 +66,7 @@ def test_shipped_schemas_are_the_official_versions_with_their_notice() -> None:
 
 
 def test_cny_to_sgd_cross_border_maps_every_field() -> None:
-    message = iso.parse_pacs008(sample("pacs008_cny_sgd.xml"))
+    message = pacs008.parse_pacs008(sample("pacs008_cny_sgd.xml"))
     assert message.msg_id == "FZCQ20260302-000187"
     assert message.created == datetime(2026, 3, 2, 1, 41, 27, tzinfo=UTC)
     assert message.settlement_method == "INDA"
@@ -90,7 +91,7 @@ def test_cny_to_sgd_cross_border_maps_every_field() -> None:
 
 
 def test_sgd_domestic_takes_date_and_agents_from_the_group_header() -> None:
-    message = iso.parse_pacs008(sample("pacs008_sgd_domestic.xml"))
+    message = pacs008.parse_pacs008(sample("pacs008_sgd_domestic.xml"))
     (tx,) = message.transactions
     assert (message.instructing_agent, message.instructed_agent) == ("FZSBSGSGXXX", "FZSGSGSGXXX")
     assert (tx.instructing_agent, tx.instructed_agent) == ("FZSBSGSGXXX", "FZSGSGSGXXX")
@@ -101,7 +102,7 @@ def test_sgd_domestic_takes_date_and_agents_from_the_group_header() -> None:
 
 
 def test_usd_message_maps_and_gets_a_proper_rjct_not_an_error() -> None:
-    message = iso.parse_pacs008(sample("pacs008_usd.xml"))
+    message = pacs008.parse_pacs008(sample("pacs008_usd.xml"))
     (tx,) = message.transactions
     assert (tx.currency, tx.amount_minor, tx.creditor_account) == ("USD", 125_000, "DE89370400440532013000")
     assert message.created == datetime(2026, 3, 2, 2, 12, 3, 250_000, tzinfo=UTC)
@@ -130,7 +131,7 @@ def test_several_transactions_are_each_mapped_and_counted() -> None:
     two = two.replace(b"<NbOfTxs>1</NbOfTxs>", b"<NbOfTxs>2</NbOfTxs>").replace(
         b"2500.50</CtrlSum>", b"5001.00</CtrlSum>"
     )
-    message = iso.parse_pacs008(two)
+    message = pacs008.parse_pacs008(two)
     assert [t.end_to_end_id for t in message.transactions] == ["PAYROLL-MAR-0042", "PAYROLL-MAR-0043"]
 
     miscounted = rejected(two.replace(b"<NbOfTxs>2</NbOfTxs>", b"<NbOfTxs>3</NbOfTxs>"))
@@ -215,7 +216,7 @@ def test_threads_get_their_own_errors() -> None:
 
     def outcome(body: bytes) -> str:
         try:
-            return iso.parse_pacs008(body).transactions[0].end_to_end_id
+            return pacs008.parse_pacs008(body).transactions[0].end_to_end_id
         except MessageRejected as exc:
             return exc.detail.split(" (line")[0]
 
@@ -252,7 +253,7 @@ def test_wrong_message_type_is_ff01() -> None:
     ],
 )
 def test_pacs002_answers_validate_and_carry_the_codes(status: PaymentStatus, reason: str | None, detail: str) -> None:
-    message = iso.parse_pacs008(sample("pacs008_cny_sgd.xml"))
+    message = pacs008.parse_pacs008(sample("pacs008_cny_sgd.xml"))
     (tx,) = message.transactions
     body = p2.pacs002(
         msg_id="FZ-STS-0001", created=NOW, original_msg_id=message.msg_id, original_created=message.created,
@@ -292,7 +293,7 @@ def test_long_additional_information_is_split_into_105_character_lines() -> None
 
 def test_markup_in_ids_and_text_round_trips_escaped() -> None:
     body = sample("pacs008_cny_sgd.xml").replace(b"INV-2026-0457</EndToEndId>", b"A&amp;B &lt;C&gt; 'q\"</EndToEndId>")
-    (tx,) = iso.parse_pacs008(body).transactions
+    (tx,) = pacs008.parse_pacs008(body).transactions
     assert tx.end_to_end_id == "A&B <C> 'q\""
     status = TransactionStatus.of(tx, PaymentStatus.RJCT, "NARR", "bad <tag> & \x01control\ud800 chars")
     report = valid_pacs002(
@@ -428,7 +429,7 @@ def test_amount_rules_inside_a_message() -> None:
     jpy = sample("pacs008_usd.xml").replace(b'Ccy="USD">1250.00', b'Ccy="JPY">1250.50')
     error = rejected(jpy)
     assert error.reason == "AM12" and error.end_to_end_id == "PO-88213" and "JPY has 0 decimal places" in error.detail
-    ok = iso.parse_pacs008(sample("pacs008_usd.xml").replace(b'Ccy="USD">1250.00', b'Ccy="JPY">1250'))
+    ok = pacs008.parse_pacs008(sample("pacs008_usd.xml").replace(b'Ccy="USD">1250.00', b'Ccy="JPY">1250'))
     assert ok.transactions[0].amount_minor == 1_250
     zero = rejected(sample("pacs008_usd.xml").replace(b'Ccy="USD">1250.00', b'Ccy="USD">0.00'))
     assert zero.reason == "AM01"

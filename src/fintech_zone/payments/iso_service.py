@@ -15,7 +15,7 @@ from datetime import datetime
 from fintech_zone.db import Database
 from fintech_zone.errors import FieldError, Forbidden, InvalidInput, NotFound
 from fintech_zone.ledger import service as ledger
-from fintech_zone.payments import camt053, fx_service, iso20022, pacs002, payment_service, store
+from fintech_zone.payments import camt053, fx_service, iso20022, pacs002, pacs008, payment_service, store
 from fintech_zone.payments.iso20022 import CreditDebit, CreditTransfer, MessageRejected, PaymentStatus
 from fintech_zone.payments.model import (
     SETTLEMENT_ASSETS,
@@ -43,7 +43,7 @@ class Answer:
 def receive_pacs008(db: Database, body: bytes, screener: PartyScreener, actor_org: str | None) -> Answer:
     now = now_utc()
     try:
-        message = iso20022.parse_pacs008(body)
+        message = pacs008.parse_pacs008(body)
     except MessageRejected as refused:
         status = 400 if refused.reason == "FF01" else 200
         return Answer(status, pacs002.rejection(refused, msg_id=pacs002.new_message_id(), created=now))
