@@ -108,3 +108,26 @@ def test_malformed_tiles_are_refused() -> None:
         tiles.pack([[h] * 257] + [[]] * 7)
     blob = tiles.pack([[h, h, h], [h]] + [[]] * 6)
     assert tiles.width(blob) == 3 and tiles.node(blob, 1, 1) is None and tiles.node(blob, 0, 3) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=1, max_value=255), st.integers(min_value=1, max_value=255), st.integers(0, 1000))
+def test_merged_splices_what_unpacking_and_packing_would_give(before: int, after: int, seed: int) -> None:
+    after = min(after, tiles.WIDTH - before)
+    if after == 0:
+        return
+    hashes = [hashlib.sha256(f"{seed}:{i}".encode()).digest() for i in range(512)]
+    by_level = [[hashes[(j * 64 + p) % 512] for p in range((before + after) >> j)] for j in range(tiles.HEIGHT)]
+    old = tiles.pack([level[: before >> j] for j, level in enumerate(by_level)])
+    added = [level[before >> j :] or None for j, level in enumerate(by_level)]
+    assert tiles.merged(old, added) == tiles.pack(by_level)
+    assert tiles.levels(tiles.merged(old, added)) == by_level
+
+
+def test_merged_refuses_additions_that_do_not_fit_the_tile() -> None:
+    h = hashlib.sha256(b"x").digest()
+    old = tiles.pack([[h, h, h], [h]] + [[]] * 6)
+    with pytest.raises(ValueError, match="not the levels of a tile"):
+        tiles.merged(old, [[h], None, None, None, None, None, None, None])  # 4 nodes need a second at level 1
+    with pytest.raises(ValueError, match="not the levels of a tile"):
+        tiles.merged(tiles.pack([[h] * 255] + [[h] * (255 >> j) for j in range(1, 8)]), [[h, h]] + [None] * 7)

@@ -107,8 +107,20 @@ def updates(size: int, new_size: int, new_levels: Sequence[list[bytes]]) -> dict
 
 
 def merged(old: bytes | None, added: Sequence[Sequence[bytes] | None]) -> bytes:
-    """A tile's new bytes: what it held and the hashes ``updates`` adds to each level."""
+    """A tile's new bytes: what it held and the hashes ``updates`` adds to each level.
+
+    Spliced level by level as byte runs: the rails append a leaf or two at a time, and unpacking the right edge's
+    tile into 510 hashes and back cost more than the rest of such an append (docs/benchmarks.md, Payment rails).
+    """
     if not old:
         return pack([level or () for level in added])
-    before = levels(old)
-    return pack([before[j] + list(added[j] or ()) for j in range(HEIGHT)])
+    w = width(old)
+    new_w = w + len(added[0] or ())
+    if not 0 < new_w <= WIDTH or any((w >> j) + len(added[j] or ()) != new_w >> j for j in range(HEIGHT)):
+        raise ValueError("not the levels of a tile")
+    offsets, parts = _OFFSETS[w], []
+    for j in range(HEIGHT):
+        start = offsets[j] * _HASH
+        parts.append(old[start : start + (w >> j) * _HASH])
+        parts.extend(added[j] or ())
+    return b"".join(parts)
