@@ -227,6 +227,61 @@ def test_an_append_that_rolls_back_leaves_nothing_and_the_next_continues(db: Dat
     assert service.root_at(db, len(data)) == reference_mth(data)
 
 
+def test_deferred_appends_write_the_same_log_once_and_failed_units_take_their_leaves(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit (journal.deferred): the leaves of a transaction's units are written together at its end, with
+    the indices they would have had; a unit that fails takes its leaves back with its savepoint."""
+    assert append(db, [entry(i, f"before-{i}") for i in range(3)]) == [0, 1, 2]
+    writes: list[int] = []
+    real_write = service._write
+
+    def counted_write(conn: Any, size: int, frontier: list[bytes], entries: Sequence[Entry]) -> None:
+        writes.append(len(entries))
+        real_write(conn, size, frontier, entries)
+
+    monkeypatch.setattr(service, "_write", counted_write)
+    with db.transaction() as conn, service.deferred(conn):
+        for unit in range(6):
+            try:
+                with conn.begin_nested(), service.undone_with(conn):
+                    first = service.append_in(conn, [entry(10 * unit, f"unit-{unit}")])
+                    second = service.append_in(conn, [entry(10 * unit + 1), entry(10 * unit + 2)])
+                    assert second == [first[0] + 1, first[0] + 2]
+                    if unit in (1, 4):
+                        raise Boom
+            except Boom:
+                pass
+        assert store.read_state(conn)[0] == 3 and writes == []  # nothing written before the block ends
+    assert writes == [12]  # one write for the four units that held, three leaves each
+    data = all_leaf_data(db)
+    assert len(data) == 15 and service.root_at(db, 15) == reference_mth(data)
+    kept = [json.loads(d)["n"] for d in data[3:]]
+    assert kept == [n for unit in (0, 2, 3, 5) for n in (10 * unit, 10 * unit + 1, 10 * unit + 2)]
+    assert [service.lookup(db, f"unit-{u}") for u in (0, 2, 3, 5)] == [[3], [6], [9], [12]]
+    for unit in (1, 4):
+        with pytest.raises(NotFound):
+            service.lookup(db, f"unit-{unit}")
+
+
+def test_a_deferring_transaction_that_fails_writes_nothing_and_cannot_nest(db: Database) -> None:
+    assert append(db, [entry(0)]) == [0]
+    before = counts(db)
+    with pytest.raises(Boom), db.transaction() as conn, service.deferred(conn):
+        service.append_in(conn, [entry(1, "lost")])
+        raise Boom
+    assert counts(db) == before
+    with db.transaction() as conn, service.deferred(conn):
+        with pytest.raises(RuntimeError, match="already deferred"), service.deferred(conn):
+            pass
+        assert service.append_in(conn, [entry(2, "kept")]) == [1]
+    assert service.lookup(db, "kept") == [1]
+    # Outside a deferring block, undone_with has nothing to undo and lets the failure through.
+    with db.transaction() as conn, pytest.raises(Boom), service.undone_with(conn):
+        raise Boom
+    assert service.tree_size(db) == 2
+
+
 # -- what ledger batches write --------------------------------------------------------------------------------------
 
 

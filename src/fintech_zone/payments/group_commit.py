@@ -4,7 +4,8 @@ Writes run one at a time (SQLite's single writer; the ledger's clock row on Post
 queue for the write lock, and each pays for its own BEGIN, COMMIT and hand-over. Here the first waiting payment
 leads: it takes every payment queued behind it (up to ``MAX_GROUP``), runs each in a savepoint of one transaction
 and commits once. A payment whose work fails rolls back its savepoint only; the others commit. Nothing is
-acknowledged before the commit that makes it durable.
+acknowledged before the commit that makes it durable. The group's journal leaves are written together before
+that commit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection
 
 from fintech_zone.db import Database
+from fintech_zone.journal import service as journal
 
 T = TypeVar("T")
 MAX_GROUP = 64
@@ -64,10 +66,12 @@ class GroupCommit:
 
     def _commit(self, group: list[_Job[object]]) -> None:
         try:
-            with self.db.transaction() as conn:
+            # The group's journal leaves are written once, at its end (journal.deferred); a payment that fails
+            # takes its own leaves back with its savepoint.
+            with self.db.transaction() as conn, journal.deferred(conn):
                 for job in group:
                     try:
-                        with conn.begin_nested():
+                        with conn.begin_nested(), journal.undone_with(conn):
                             job.value = job.work(conn)
                     except Exception as exc:  # this payment's own failure: its savepoint is rolled back
                         job.error = exc
