@@ -47,7 +47,9 @@ Participating = Annotated[Principal, Depends(require(Role.OPERATOR, Role.PARTICI
 CentralBank = Annotated[Principal, Depends(require(Role.PARTICIPANT))]
 
 
-def get_screener(request: Request) -> PartyScreener:
+async def get_screener(request: Request) -> PartyScreener:
+    # On the event loop rather than a worker thread (see web.security's DB): the screener is cached, and only a
+    # changed list file is read again, once.
     return screener_for(request.app.state.settings)
 
 

@@ -19,7 +19,13 @@ def get_db(request: Request) -> Database:
     return db
 
 
-DB = Annotated[Database, Depends(get_db)]
+async def _db_dependency(request: Request) -> Database:
+    # A coroutine, so FastAPI calls it on the event loop: a sync dependency is handed to a worker thread, and that
+    # hand-off costs far more than the look-up (every API request has one).
+    return get_db(request)
+
+
+DB = Annotated[Database, Depends(_db_dependency)]
 
 
 def bearer_principal(request: Request) -> Principal:
