@@ -16,7 +16,6 @@ many leaves writes a few large rows instead of three small ones a leaf:
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter
@@ -36,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from fintech_zone.db.driver import Driver
 from fintech_zone.db.metadata import metadata
 from fintech_zone.journal import merkle, tiles
 from fintech_zone.journal.model import NODES, Entry, SignedHead, TreeHead
@@ -105,32 +105,10 @@ def _split_frontier(blob: bytes) -> list[bytes]:
     return [blob[i : i + merkle.HASH_SIZE] for i in range(0, len(blob), merkle.HASH_SIZE)]
 
 
-class _Driver:
-    """The driver's cursor in the caller's transaction: appends and proofs are a few statements each, and
-    SQLAlchemy's per-statement cost was most of theirs."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.sqlite = conn.dialect.name == "sqlite"
-        self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        self.mark = "?" if self.sqlite else "%s"
-
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        marks = ", ".join([self.mark] * len(columns))
-        self.cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-    def any_of(self, values: list[int]) -> tuple[str, Any]:
-        """A ``column <this>`` condition matching any of ``values``, and its one parameter."""
-        if self.sqlite:
-            return "IN (SELECT value FROM json_each(?))", json.dumps(values)
-        return "= ANY(%s)", values
-
-
 def lock(conn: Connection) -> tuple[int, list[bytes]]:
     """The log's size and frontier, locked until the transaction ends (appends go one after another). On the
     driver's cursor: every payment takes this lock a few times, and a Core statement cost 0.3 ms each time."""
-    driver = _Driver(conn)
+    driver = Driver(conn)
     # SQLite's BEGIN IMMEDIATE already holds the database's write lock.
     sql = _LOCK_STATE if driver.sqlite else _LOCK_STATE + " FOR UPDATE"
     try:
@@ -205,7 +183,7 @@ def append(
     they change, their references and the new state."""
     new_size, new_frontier, levels = merkle.extend_levels(size, frontier, hashes)
     changed = tiles.updates(size, new_size, levels)
-    driver = _Driver(conn)
+    driver = Driver(conn)
     try:
         # Only the first tile of a tier can already exist: the right edge's partial tile, written again here.
         partial = [k for k in changed if tiles.holds_nodes(k, size)]
@@ -258,7 +236,7 @@ def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> Stored
     driver's cursor: a proof is a handful of tiles, and three statements through SQLAlchemy cost most of its time
     (docs/benchmarks.md)."""
     where_is = {p: tiles.locate(*p) for p in set(parts)}
-    driver = _Driver(conn)
+    driver = Driver(conn)
     where, param = driver.any_of(sorted({k for k, _, _ in where_is.values()}))
     sql = (
         f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}"

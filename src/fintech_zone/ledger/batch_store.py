@@ -8,12 +8,12 @@ parameter styles: SQLite gets one JSON array of ids (``json_each``), PostgreSQL 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
 
+from fintech_zone.db.driver import Driver
 from fintech_zone.ledger import store
 from fintech_zone.ledger.model import ID_PATTERN, Account, Book, Outcome, Pending, PendingState, Transfer, TransferFlag
 from fintech_zone.ledger.store import (
@@ -43,28 +43,19 @@ def _storable(values: Iterable[str | None]) -> list[str]:
     return [v for v in set(values) if v and ID_PATTERN.match(v)]
 
 
-class _Driver:
-    """The database driver's cursor inside the caller's transaction, and its parameter style."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.sqlite = conn.dialect.name == "sqlite"
-        self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        self.mark = "?" if self.sqlite else "%s"
-
-    def where_id_in(self, column: str) -> str:
-        return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(%s)"
-
-    def select(
-        self, columns: str, table: Table, id_column: str, ids: Iterable[str | None], tail: str = "", *more: Any
-    ) -> list[Any]:
-        """Rows of ``table`` whose ``id_column`` is one of ``ids`` (``tail`` adds to the statement, with ``more``
-        as its parameters)."""
-        found = _storable(ids)
-        if not found:
-            return []
-        sql = f"SELECT {columns} FROM {table.name} WHERE {self.where_id_in(id_column)}{tail}"
-        self.cursor.execute(sql, (json.dumps(found) if self.sqlite else found, *more))
-        return list(self.cursor.fetchall())
+def _select(
+    conn: Connection, columns: str, table: Table, id_column: str, ids: Iterable[str | None], tail: str = "", *more: Any
+) -> list[Any]:
+    """Rows of ``table`` whose ``id_column`` is one of ``ids``; ``tail`` adds to the statement (``{m}`` for each of
+    its parameters ``more``)."""
+    found = _storable(ids)
+    if not found:
+        return []
+    with Driver(conn) as driver:
+        where, param = driver.any_of(found)
+        sql = f"SELECT {columns} FROM {table.name} WHERE {id_column} {where}{tail.format(m=driver.mark)}"
+        driver.cursor.execute(sql, (param, *more))
+        return list(driver.cursor.fetchall())
 
 
 ACCOUNT_COLUMNS = (
@@ -83,9 +74,7 @@ def load_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
     sets = ACCOUNT_FLAG_SETS
     return {
         i: Account(i, ledger, code, sets[flags], owner, dp, dpo, cp, cpo, ts)
-        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _Driver(conn).select(
-            ACCOUNT_COLUMNS, accounts, "id", ids
-        )
+        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _select(conn, ACCOUNT_COLUMNS, accounts, "id", ids)
     }
 
 
@@ -93,20 +82,19 @@ def load_transfers(conn: Connection, ids: Iterable[str | None]) -> dict[str, Tra
     sets = TRANSFER_FLAG_SETS
     return {
         i: Transfer(i, dr, cr, amount, ledger, code, sets[flags], pending_id, timeout, ref, user_data, ts, requested)
-        for i, dr, cr, amount, ledger, code, flags, pending_id, timeout, ref, user_data, ts, requested in _Driver(
-            conn
-        ).select(TRANSFER_COLUMNS, transfers, "id", ids)
+        for i, dr, cr, amount, ledger, code, flags, pending_id, timeout, ref, user_data, ts, requested in _select(
+            conn, TRANSFER_COLUMNS, transfers, "id", ids
+        )
     }
 
 
 def load_pendings(conn: Connection, ids: Iterable[str | None]) -> dict[str, Pending]:
-    rows = _Driver(conn).select("transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", ids)
+    rows = _select(conn, "transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", ids)
     return {i: Pending(i, PendingState(state), expires, posted) for i, state, expires, posted in rows}
 
 
 def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, str]:
-    driver = _Driver(conn)
-    rows = driver.select("id, result", failed, "id", ids, f" AND kind = {driver.mark}", kind)
+    rows = _select(conn, "id, result", failed, "id", ids, " AND kind = {m}", kind)
     return dict(rows)
 
 
@@ -114,7 +102,7 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
     """Write everything a batch changed; the caller's transaction makes it all-or-nothing."""
     if outcome.new_accounts:
         conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
-    driver = _Driver(conn) if outcome.transfers or outcome.accounts else None
+    driver = Driver(conn) if outcome.transfers or outcome.accounts else None
     if driver is not None and outcome.transfers:
         _insert_transfers(driver, outcome.transfers)
     if driver is not None and outcome.accounts:
@@ -155,7 +143,7 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
 _SET_CLOCK = update(clock).where(clock.c.id == 1).values(last_timestamp=bindparam("t"))
 
 
-def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:
+def _insert_transfers(driver: Driver, new: list[Transfer]) -> None:
     _insert_postings(driver, new)
     codes = TRANSFER_FLAG_CODES
     rows = [
@@ -172,7 +160,7 @@ def _insert_transfers(driver: _Driver, new: list[Transfer]) -> None:
             copy.write_row(row)
 
 
-def _insert_postings(driver: _Driver, new: list[Transfer]) -> None:
+def _insert_postings(driver: Driver, new: list[Transfer]) -> None:
     """A posting per side of each transfer (``new`` is in time order, after every stored transfer), in the latest
     segment while it has room, else in a new one that starts with this batch. (Many small batches thus share a
     segment, and a page of an account's transfers needs one look-up per 65,536 postings, not one per batch.)"""
@@ -203,7 +191,7 @@ def _insert_postings(driver: _Driver, new: list[Transfer]) -> None:
             copy.write_row(row)
 
 
-def _update_balances(driver: _Driver, changed: list[Account]) -> None:
+def _update_balances(driver: Driver, changed: list[Account]) -> None:
     if driver.sqlite:
         driver.cursor.executemany(
             f"UPDATE {accounts.name} SET debits_pending = ?, debits_posted = ?, credits_pending = ?,"

@@ -12,15 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from fintech_zone.db.driver import Driver
 from fintech_zone.sandbox.boundaries import Space, Usage
 from fintech_zone.sandbox.model import Boundaries, Outcome, Status
 from fintech_zone.sandbox.store import boundaries_from
-
-
-def _driver(conn: Connection) -> tuple[Any, bool]:
-    sqlite = conn.dialect.name == "sqlite"
-    return conn.connection.dbapi_connection.cursor(), sqlite  # type: ignore[union-attr]
-
 
 _SPACE = (
     "SELECT p.status, p.outcome, p.suspended, p.boundaries, p.customers,"
@@ -40,13 +35,11 @@ def space_of(
 ) -> tuple[Space, bool, Usage] | None:
     """The pilot's space (locked until the transaction ends), whether ``agent`` is one of its institutions, and
     the use so far of ``asset`` and by ``customer``: one statement."""
-    cursor, sqlite = _driver(conn)
-    day: Any = on.isoformat() if sqlite else on  # SQLAlchemy's Date is ISO text on SQLite
-    try:
-        cursor.execute(_SPACE_SQLITE if sqlite else _SPACE_PG, (agent, customer, asset, asset, day, pilot_id))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    with Driver(conn) as driver:
+        day: Any = on.isoformat() if driver.sqlite else on  # SQLAlchemy's Date is ISO text on SQLite
+        sql = _SPACE_SQLITE if driver.sqlite else _SPACE_PG
+        driver.cursor.execute(sql, (agent, customer, asset, asset, day, pilot_id))
+        row = driver.cursor.fetchone()
     if row is None:
         return None
     status, outcome, suspended, limits, count, member, known, total, today = row
@@ -71,12 +64,10 @@ _COUNT_CUSTOMER = "UPDATE sandbox_pilots SET customers = customers + 1 WHERE id 
 
 
 def add_usage(conn: Connection, pilot_id: str, asset: str, on: date, amount: int, customer: str, new: bool) -> None:
-    cursor, sqlite = _driver(conn)
-    m = "?" if sqlite else "%s"
-    try:
-        cursor.execute(_ADD_USAGE.format(m=m), (pilot_id, asset, on.isoformat() if sqlite else on, amount))
+    with Driver(conn) as driver:
+        m = driver.mark
+        day: Any = on.isoformat() if driver.sqlite else on
+        driver.cursor.execute(_ADD_USAGE.format(m=m), (pilot_id, asset, day, amount))
         if new:
-            cursor.execute(_ADD_CUSTOMER.format(m=m), (pilot_id, customer))
-            cursor.execute(_COUNT_CUSTOMER.format(m=m), (pilot_id,))
-    finally:
-        cursor.close()
+            driver.cursor.execute(_ADD_CUSTOMER.format(m=m), (pilot_id, customer))
+            driver.cursor.execute(_COUNT_CUSTOMER.format(m=m), (pilot_id,))

@@ -1,0 +1,44 @@
+"""The database driver's own cursor inside the caller's transaction, for the hot paths that skip SQLAlchemy Core.
+
+A Core statement costs about 0.1–0.3 ms of Python before the database sees it; the ledger's batches, the journal's
+appends and proofs and a pilot's boundary check run a few statements each, many times a second, and that cost was
+most of theirs (docs/benchmarks.md). Those statements are written here for the two drivers' own parameter styles:
+sqlite3's ``?`` and psycopg's ``%s``; a set of values is one JSON array on SQLite (``json_each``) and one array on
+PostgreSQL (``ANY``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+class Driver:
+    """The driver's cursor in ``conn``'s transaction (same connection, so it sees and joins that transaction) and
+    its parameter style. Close it when done (``with Driver(conn) as driver``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self.mark = "?" if self.sqlite else "%s"
+
+    def __enter__(self) -> Driver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cursor.close()
+
+    def any_of(self, values: Sequence[Any]) -> tuple[str, Any]:
+        """A ``column <this>`` condition matching any of ``values``, and its one parameter."""
+        if self.sqlite:
+            return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
+        return "= ANY(%s)", list(values)
+
+    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        marks = ", ".join([self.mark] * len(columns))
+        self.cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
