@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,6 +86,14 @@ def test_any_iterable_is_taken_and_nothing_is_an_empty_list() -> None:
     assert merkle.leaf_hashes([]) == []
     assert merkle.node_hashes([]) == []
     assert merkle.node_hashes([b"\x00" * 32]) == []  # an odd last hash waits for its sibling
+    assert merkle.leaf_hashes({b"a"}) == merkle.py_leaf_hashes([b"a"])
+
+    def failing() -> Iterator[bytes]:
+        yield b"a"
+        raise OSError("the source broke")
+
+    with pytest.raises(OSError, match="the source broke"):  # the iterable's own error, not a generic one
+        merkle.leaf_hashes(failing())
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,17 @@ new_hash_list(Py_ssize_t n)
 static PyObject *
 hash_all(PyObject *arg, int nodes)
 {
-    PyObject *seq = PySequence_Fast(arg, nodes ? "node_hashes takes a sequence of hashes"
-                                               : "leaf_hashes takes a sequence of bytes");
-    if (seq == NULL)
+    /* A tuple of the items, not the caller's list: allocating the result may run the garbage collector, and a
+     * finalizer could then resize a list under the pointers below. The tuple holds its own references. */
+    PyObject *seq = PySequence_Tuple(arg);
+    if (seq == NULL) {
+        if (Py_TYPE(arg)->tp_iter == NULL && !PySequence_Check(arg)) { /* not iterable at all: say what we take */
+            PyErr_SetString(PyExc_TypeError, nodes ? "node_hashes takes a sequence of hashes"
+                                                   : "leaf_hashes takes a sequence of bytes");
+        }
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
     Py_ssize_t n = nodes ? count / 2 : count;
     for (Py_ssize_t i = 0; i < (nodes ? 2 * n : n); i++) {
