@@ -10,10 +10,11 @@ PostgreSQL (``ANY``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 
 
 class Driver:
@@ -21,6 +22,7 @@ class Driver:
     its parameter style. Close it when done (``with Driver(conn) as driver``)."""
 
     def __init__(self, conn: Connection) -> None:
+        self.dialect = conn.dialect
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self.mark = "?" if self.sqlite else "%s"
@@ -42,3 +44,20 @@ class Driver:
             return
         marks = ", ".join([self.mark] * len(columns))
         self.cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def insert_typed(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """``insert`` of Python values (aware datetimes, booleans, …), each passed through its column type's bind
+        processing first, exactly as a Core insert would store it."""
+        processors = _bind_processors(self.dialect, table, tuple(columns))
+        self.insert(
+            table,
+            columns,
+            [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows],
+        )
+
+
+@lru_cache(maxsize=64)
+def _bind_processors(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    return tuple(table.c[name].type._cached_bind_processor(dialect) for name in columns)

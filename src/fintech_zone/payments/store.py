@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from fintech_zone.db import metadata
+from fintech_zone.db.driver import Driver
 from fintech_zone.db.types import UTCDateTime
 from fintech_zone.payments.model import (
     Decision,
@@ -212,64 +213,42 @@ def outstanding(conn: Connection, bank_id: str | None, asset: str) -> int:
 # -- payments -------------------------------------------------------------------------------------------------
 
 
-_INSERT_PAYMENT = insert(payments)
+_PAYMENT_COLUMNS = (
+    "uetr", "debtor_agent", "creditor_agent", "corridor", "debtor_name", "debtor_account", "creditor_name",
+    "creditor_account", "source_asset", "source_amount", "target_asset", "target_amount", "quote_id", "rate", "fees",
+    "fx_provider_id", "purpose", "remittance_info", "demo", "debtor_wallet", "creditor_wallet", "status", "reason",
+    "reason_detail", "created_at", "settled_at", "journal_salt", "pilot_id",
+)  # fmt: skip
+_DECISION_COLUMNS = ("uetr", "seq", "status", "reason", "detail", "at", "actor")
 
 
 def insert_payment(conn: Connection, p: Payment, corridor_key: str, journal_salt: str) -> None:
+    """The payment and its decisions, on the driver's cursor: this runs for every payment inside the writers' turn,
+    where a Core statement's own cost was a large part of a payment's (docs/benchmarks.md, Payment rails)."""
     r = p.request
-    conn.execute(
-        _INSERT_PAYMENT,
-        dict(
-            uetr=r.uetr,
-            debtor_agent=r.debtor_agent,
-            creditor_agent=r.creditor_agent,
-            corridor=corridor_key,
-            debtor_name=r.debtor.name,
-            debtor_account=r.debtor.account,
-            creditor_name=r.creditor.name,
-            creditor_account=r.creditor.account,
-            source_asset=r.source_asset,
-            source_amount=r.source_amount,
-            target_asset=r.target_asset,
-            target_amount=p.target_amount,
-            quote_id=r.quote_id,
-            rate=str(p.rate) if p.rate is not None else None,
-            fees=p.fees,
-            fx_provider_id=p.fx_provider_id,
-            purpose=r.purpose,
-            remittance_info=r.remittance_info,
-            demo=r.demo,
-            debtor_wallet=r.debtor_wallet,
-            creditor_wallet=r.creditor_wallet,
-            status=p.status.value,
-            reason=p.reason.value if p.reason else None,
-            reason_detail=p.reason_detail,
-            created_at=p.created_at,
-            settled_at=p.settled_at,
-            journal_salt=journal_salt,
-            pilot_id=r.pilot_id,
-        ),
-    )
-    insert_decisions(conn, r.uetr, 0, p.history)
+    row = (
+        r.uetr, r.debtor_agent, r.creditor_agent, corridor_key, r.debtor.name, r.debtor.account, r.creditor.name,
+        r.creditor.account, r.source_asset, r.source_amount, r.target_asset, p.target_amount, r.quote_id,
+        str(p.rate) if p.rate is not None else None, p.fees, p.fx_provider_id, r.purpose, r.remittance_info, r.demo,
+        r.debtor_wallet, r.creditor_wallet, p.status.value, p.reason.value if p.reason else None, p.reason_detail,
+        p.created_at, p.settled_at, journal_salt, r.pilot_id,
+    )  # fmt: skip
+    with Driver(conn) as driver:
+        driver.insert_typed(payments, _PAYMENT_COLUMNS, [row])
+        _insert_decisions(driver, r.uetr, 0, p.history)
 
 
 def insert_decisions(conn: Connection, uetr: str, first_seq: int, history: list[Decision]) -> None:
-    if history:
-        conn.execute(
-            insert(decisions),
-            [
-                {
-                    "uetr": uetr,
-                    "seq": first_seq + i,
-                    "status": d.status.value,
-                    "reason": d.reason.value if d.reason else None,
-                    "detail": d.detail[:500],
-                    "at": d.at,
-                    "actor": d.actor[:80],
-                }
-                for i, d in enumerate(history)
-            ],
-        )
+    with Driver(conn) as driver:
+        _insert_decisions(driver, uetr, first_seq, history)
+
+
+def _insert_decisions(driver: Driver, uetr: str, first_seq: int, history: list[Decision]) -> None:
+    rows = [
+        (uetr, first_seq + i, d.status.value, d.reason.value if d.reason else None, d.detail[:500], d.at, d.actor[:80])
+        for i, d in enumerate(history)
+    ]
+    driver.insert_typed(decisions, _DECISION_COLUMNS, rows)
 
 
 def update_payment(
