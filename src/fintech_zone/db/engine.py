@@ -35,12 +35,13 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             # A ledger batch writes thousands of rows into several indexes and updates thousands of accounts: with
             # SQLite's default 2 MB cache those pages are read back from the OS for every batch, and with the default
-            # checkpoint every 1,000 pages most batches are checkpointed on their own. 64 MiB and 10,000 pages made a
-            # batch of 8,190 transfers about a third faster when measured with 4 KiB pages (docs/benchmarks.md). With
-            # the 16 KiB pages above, 10,000 pages let the WAL grow to about 160 MB between checkpoints (157 MB seen
-            # in the hall's soak). The cache fills only as pages are read.
+            # checkpoint every 1,000 pages most batches are checkpointed on their own. 64 MiB and a checkpoint every
+            # 40 MB of WAL (10,000 pages of 4 KiB) made a batch of 8,190 transfers about a third faster when measured
+            # (docs/benchmarks.md). 2,500 pages of 16 KiB are those 40 MB: at 10,000 such pages the WAL grew to
+            # 160 MB, and each checkpoint of it stalled the payments that waited behind it (their p99 114 ms against
+            # 68 ms, docs/benchmarks.md, Payment rails). The cache fills only as pages are read.
             cur.execute("PRAGMA cache_size=-65536")
-            cur.execute("PRAGMA wal_autocheckpoint=10000")
+            cur.execute("PRAGMA wal_autocheckpoint=2500")
             cur.close()
 
         @event.listens_for(engine, "begin")
