@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,14 +35,15 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             # A ledger batch writes thousands of rows into several indexes and updates thousands of accounts: with
-            # SQLite's default 2 MB cache those pages are read back from the OS for every batch, and with the default
-            # checkpoint every 1,000 pages most batches are checkpointed on their own. 64 MiB and a checkpoint every
-            # 40 MB of WAL (10,000 pages of 4 KiB) made a batch of 8,190 transfers about a third faster when measured
-            # (docs/benchmarks.md). 2,500 pages of 16 KiB are those 40 MB: at 10,000 such pages the WAL grew to
-            # 160 MB, and each checkpoint of it stalled the payments that waited behind it (their p99 114 ms against
-            # 68 ms, docs/benchmarks.md, Payment rails). The cache fills only as pages are read.
+            # SQLite's default 2 MB cache those pages are read back from the OS for every batch (64 MiB made a batch
+            # of 8,190 transfers about a third faster when measured, docs/benchmarks.md). The cache fills only as
+            # pages are read. Checkpoints: SQLite's own run inside the committing writer's turn, so every writer
+            # queued behind it waits for the whole copy (payments' p99 114 ms with a checkpoint at 160 MB, 68 ms at
+            # 40 MB, which cost 15 % of their throughput instead). Database.transaction runs a passive checkpoint
+            # after the turn instead (CHECKPOINT_SECONDS); SQLite's at 10,000 pages (160 MB) is only the backstop
+            # for writes that do not go through it.
             cur.execute("PRAGMA cache_size=-65536")
-            cur.execute("PRAGMA wal_autocheckpoint=2500")
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -55,12 +57,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+CHECKPOINT_SECONDS = 0.5
+"""How often, at most, a process copies SQLite's WAL into the database after a write transaction, outside the
+writers' turn: the next writer goes on meanwhile, and the WAL stays small (about half a second of writes)."""
+
+
 class Database:
     """Holds the engine; ``transaction()`` is the unit of work every use case runs inside."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writers = _SqliteWriterQueue.for_engine(engine)
+        self._checkpointed = time.monotonic()
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -79,6 +87,29 @@ class Database:
             return
         with self._writers.turn(), self.engine.begin() as conn:
             yield conn
+        if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+            self._checkpoint()
+
+    def _checkpoint(self) -> tuple[int, int, int] | None:
+        """SQLite's answer (busy, frames in the WAL, frames copied), or None when it could not run."""
+        self._checkpointed = time.monotonic()
+        try:
+            return self._passive_checkpoint()
+        except Exception:  # the transaction has committed: a checkpoint that fails now is simply tried again later
+            return None
+
+    def _passive_checkpoint(self) -> tuple[int, int, int]:
+        # PASSIVE copies what no reader still needs and never waits for readers or writers. On the driver's own
+        # connection, outside any transaction (SQLAlchemy would begin one). Threads or processes that start one
+        # at the same time: SQLite lets one run and the others return at once.
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        return int(busy), int(frames), int(copied)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
