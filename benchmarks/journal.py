@@ -198,7 +198,7 @@ def _pymerkle_sqlite_build(
         tree.con.execute("PRAGMA journal_mode=WAL")
         tree.con.execute("PRAGMA synchronous=NORMAL")
         tree.con.execute("PRAGMA cache_size=-65536")
-        tree.con.execute("PRAGMA wal_autocheckpoint=2500")
+        tree.con.execute("PRAGMA wal_autocheckpoint=10000")
     seconds = cpu = 0.0
     per_batch: list[float] = []
     done = 0
