@@ -60,4 +60,5 @@ class Driver:
 def _bind_processors(
     dialect: Dialect, table: Table, columns: tuple[str, ...]
 ) -> tuple[Callable[[Any], Any] | None, ...]:
-    return tuple(table.c[name].type._cached_bind_processor(dialect) for name in columns)
+    # The type as this dialect stores it (SQLite's DateTime is text of its own format), then its processing.
+    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
