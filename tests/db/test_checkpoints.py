@@ -4,6 +4,7 @@ that fails never fails the transaction that has already committed."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def test_a_write_is_checkpointed_after_its_turn_when_one_is_due(
 
     monkeypatch.setattr(Database, "_checkpoint", watched)
     monkeypatch.setattr(engine, "CHECKPOINT_SECONDS", 3600.0)
-    db._checkpointed = 0.0  # due: the last one was "long ago"
+    # Due: the last one was two hours ago (monotonic time starts near zero at boot, so not "0.0").
+    db._checkpointed = time.monotonic() - 7200.0
     with db.transaction() as conn:
         conn.exec_driver_sql("INSERT INTO t (v) VALUES (zeroblob(200000))")
     assert len(answers) == 1 and answers[0] is not None
@@ -56,7 +58,7 @@ def test_a_failing_checkpoint_does_not_fail_the_committed_transaction(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(Database, "_passive_checkpoint", broken)
-    db._checkpointed = 0.0
+    db._checkpointed = time.monotonic() - 7200.0
     with db.transaction() as conn:
         conn.exec_driver_sql("INSERT INTO t (v) VALUES (x'01')")
     assert db._checkpoint() is None
