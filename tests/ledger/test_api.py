@@ -152,6 +152,9 @@ def test_bad_input(client: TestClient, seeded: Database, operator: dict[str, str
         ).status_code
         == 422
     )
+    # Past 64 bits: a range error on the field (the body is valid JSON), not "malformed".
+    r = client.post(f"{API}/transfers", json=[{**t("w", "issuer", "bank-b", 1), "amount": 2**70}], headers=operator)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "0.amount"
     assert (
         client.post(
             f"{API}/transfers", json=[{**t("w", "issuer", "bank-b", 1), "flags": ["fast"]}], headers=operator

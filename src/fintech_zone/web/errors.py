@@ -21,6 +21,7 @@ from fintech_zone.errors import (
     NotFound,
     TooManyRequests,
 )
+from fintech_zone.web.openapi import BODY_SCHEMAS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -84,7 +85,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install_problem_schema(app: FastAPI) -> None:
-    """Add ``Problem`` to the OpenAPI components, for the ``$ref`` that :func:`problem_responses` writes."""
+    """Add ``Problem`` to the OpenAPI components, for the ``$ref`` that :func:`problem_responses` writes, and the
+    schemas of the bodies endpoints read themselves (``web.openapi.json_body``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -93,6 +95,7 @@ def install_problem_schema(app: FastAPI) -> None:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem_schema.pop("$defs", {}))
+            schemas.update({name: body for name, body in BODY_SCHEMAS.items() if name not in schemas})
             schemas["Problem"] = problem_schema
             app.openapi_schema = document
         return app.openapi_schema
