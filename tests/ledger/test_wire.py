@@ -66,7 +66,7 @@ FIELD_VALUES = {
     "user_data": INTS | VALUES,
     "colour": VALUES,  # not a field: refused
 }
-EVENTS = st.fixed_dictionaries({}, optional=FIELD_VALUES)  # type: ignore[arg-type]
+EVENTS = st.fixed_dictionaries({}, optional=FIELD_VALUES)
 
 
 @settings(max_examples=400, deadline=None)
