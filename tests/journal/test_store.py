@@ -441,13 +441,14 @@ def test_lookup_by_uetr_gives_one_leaf_per_decision_in_order(
     assert found == list(range(found[0], found[0] + 3))
     # The payment as it stood after the commit that made the leaves: settled in all three.
     assert {leaf["payment"]["status"] for leaf in leaves} == {"settled"}
-    # The settlement's ledger batch comes just before the decisions, holds the legs, and their ids find it.
-    kind, data, _ = service.get_leaf(db, found[0] - 1)
+    # The settlement's ledger batch comes just after the decisions (a group commit writes its payments' legs as
+    # one batch at its end), holds the legs, and their ids find it.
+    kind, data, _ = service.get_leaf(db, found[-1] + 1)
     legs = [row[0] for row in json.loads(data)["transfers"]]
     assert kind == "ledger.batch" and legs
     assert all(leg in settled["history"][-1]["detail"] for leg in legs)
     for leg in legs:
-        assert service.lookup(db, leg) == [found[0] - 1]
+        assert service.lookup(db, leg) == [found[-1] + 1]
 
     found, leaves = decisions(db, rejected["uetr"])
     assert [leaf["status"] for leaf in leaves] == ["received", "rejected"] and leaves[1]["reason"] == "NARR"

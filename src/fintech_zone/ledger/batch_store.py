@@ -243,26 +243,22 @@ def load_book_for_transfers(
 ) -> Book:
     """Everything ``create_transfers`` (and expiry before it) may read (the caller holds the clock row).
     ``known``: accounts as they are now (``account_cache``); only the others are read."""
+    book = Book(assets=all_assets(conn), accounts=known or {}, transfers={}, pendings={}, failed={})
+    extend_book(conn, book, events, expired_pending_ids(conn, now))
+    return book
+
+
+def extend_book(conn: Connection, book: Book, events: Sequence[Transfer], expired: Sequence[str] = ()) -> None:
+    """Read into ``book`` what ``events`` (and the expiry of the pending transfers ``expired``) may touch and it
+    does not hold yet: what it holds is newer than the database while a deferred batch has not been written."""
     ids = [e.id for e in events]
     pending_ids = [e.pending_id for e in events if e.pending_id]
-    expired = expired_pending_ids(conn, now)
-    book_transfers = load_transfers(conn, [*ids, *pending_ids, *expired])
+    loaded = load_transfers(conn, [i for i in (*ids, *pending_ids, *expired) if i not in book.transfers])
+    book.transfers.update(loaded)
     account_ids = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
-    account_ids |= {t.debit_account_id for t in book_transfers.values()}
-    account_ids |= {t.credit_account_id for t in book_transfers.values()}
-    return Book(
-        assets=all_assets(conn),
-        accounts=_with_known(conn, account_ids, known),
-        transfers=book_transfers,
-        pendings=load_pendings(conn, [*pending_ids, *expired]),
-        failed=load_failed(conn, "transfer", ids),
-    )
-
-
-def _with_known(conn: Connection, ids: set[str], known: dict[str, Account] | None) -> dict[str, Account]:
-    if not known:
-        return load_accounts(conn, ids)
-    missing = ids.difference(known)
-    if missing:
-        known.update(load_accounts(conn, missing))
-    return known
+    account_ids |= {t.debit_account_id for t in loaded.values()} | {t.credit_account_id for t in loaded.values()}
+    account_ids.difference_update(book.accounts)
+    if account_ids:
+        book.accounts.update(load_accounts(conn, account_ids))
+    book.pendings.update(load_pendings(conn, [i for i in (*pending_ids, *expired) if i not in book.pendings]))
+    book.failed.update(load_failed(conn, "transfer", [i for i in ids if i not in book.failed]))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -25,6 +26,7 @@ from fintech_zone.ledger.model import (
     Book,
     NewAccount,
     Outcome,
+    Pending,
     Transfer,
 )
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
@@ -79,8 +81,13 @@ def ensure_assets_in(conn: Connection, wanted: Sequence[Asset]) -> None:
 
 
 def accounts_in(conn: Connection, ids: Sequence[str]) -> dict[str, Account]:
-    """Accounts as the caller's transaction sees them (missing ids are absent from the answer)."""
-    return batch_store.load_accounts(conn, ids)
+    """Accounts as the caller's transaction sees them (missing ids are absent from the answer), including the
+    transfers it has applied but not yet written (``deferred``)."""
+    found = batch_store.load_accounts(conn, ids)
+    session: _Deferred | None = conn.info.get(_DEFERRED)
+    if session is not None and session.book is not None:
+        found.update((i, replace(a)) for i, a in session.book.accounts.items() if i in found)
+    return found
 
 
 def list_assets(db: Database) -> list[Asset]:
@@ -132,12 +139,118 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
 def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[EventResult]:
     """``create_transfers`` inside the caller's transaction, for use cases that write their own records with the
     transfers (a payment and its settlement legs): both commit together or not at all. The accounts are read
-    afresh; the in-process account cache sees the clock move and reads afresh too."""
+    afresh; the in-process account cache sees the clock move and reads afresh too. Inside ``deferred`` the events
+    are applied at once but written with the block's others when it ends."""
     _check_batch(events)
-    journal.lock_in(conn)
-    last = store.lock_clock(conn)
-    _, outcome = _apply_transfers(conn, events, last, None)
+    session: _Deferred | None = conn.info.get(_DEFERRED)
+    if session is not None:
+        outcome = session.apply(conn, events)
+    else:
+        journal.lock_in(conn)
+        last = store.lock_clock(conn)
+        _, outcome = _apply_transfers(conn, events, last, None)
     return list(map(EventResult, [e.id for e in events], outcome.results))
+
+
+_DEFERRED = "fintech_zone.ledger.deferred"
+
+
+class _Deferred:
+    """The transfer batches of one transaction, applied in order to one book in memory and written as one batch
+    (one leaf) at its end. Each ``apply`` keeps what it changed so that its unit of work can be undone."""
+
+    def __init__(self) -> None:
+        self.book: Book | None = None
+        self.expired: Outcome | None = None  # not any unit's work: never undone
+        self.applied: list[tuple[Outcome, dict[str, Account], dict[str, Pending | None]]] = []
+
+    def apply(self, conn: Connection, events: Sequence[Transfer]) -> Outcome:
+        if self.book is None:
+            journal.lock_in(conn)
+            last = store.lock_clock(conn)
+            self.book = book = batch_store.load_book_for_transfers(conn, events, _now(last))
+            book.last_timestamp = last
+            self.expired = engine.expire_pending(book, _now(last))
+        else:
+            book = self.book
+            batch_store.extend_book(conn, book, events)
+        # What these events may change, as it is before them (a lone event changes its accounts in place).
+        accounts = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
+        pendings = {e.id for e in events} | {e.pending_id for e in events if e.pending_id}
+        for pending_id in pendings.intersection(book.transfers):
+            accounts |= {book.transfers[pending_id].debit_account_id, book.transfers[pending_id].credit_account_id}
+        saved = {i: replace(book.accounts[i]) for i in accounts.intersection(book.accounts)}
+        saved_pendings = {i: book.pendings.get(i) for i in pendings}
+        outcome = engine.create_transfers(book, events, _now(book.last_timestamp))
+        self.applied.append((outcome, saved, saved_pendings))
+        return outcome
+
+    def undo_to(self, mark: int) -> None:
+        assert self.book is not None or not self.applied
+        while len(self.applied) > mark:
+            outcome, saved, pendings = self.applied.pop()
+            book = self.book
+            assert book is not None
+            book.accounts.update(saved)
+            for i, pending in pendings.items():
+                if pending is None:
+                    book.pendings.pop(i, None)
+                else:
+                    book.pendings[i] = pending
+            for t in outcome.transfers:
+                book.transfers.pop(t.id, None)
+            for i in outcome.failed:
+                book.failed.pop(i, None)
+
+    def write(self, conn: Connection) -> None:
+        book = self.book
+        if book is None or self.expired is None:
+            return
+        outcomes = [self.expired, *(o for o, _, _ in self.applied)]
+        # Every touched account and pending as the book holds it now: an earlier outcome's objects may since
+        # have been changed again, or restored by an undo.
+        merged = Outcome(
+            results=[],
+            accounts={i: book.accounts[i] for o in outcomes for i in o.accounts},
+            transfers=[t for o in outcomes for t in o.transfers],
+            pendings={i: book.pendings[i] for o in outcomes for i in o.pendings},
+            failed={i: r for o in outcomes for i, r in o.failed.items()},
+            history=[a for o in outcomes for a in o.history],
+        )
+        batch_store.write_outcome(conn, merged, "transfer", book.last_timestamp)
+        _journal(conn, "transfer", [merged])
+
+
+@contextmanager
+def deferred(conn: Connection) -> Iterator[None]:
+    """Inside this block, the batches ``create_transfers_in`` is given in this transaction are applied to one
+    book in memory, each answered at once, and written together (one batch, one journal leaf) when the block ends,
+    still inside the transaction. Nothing in the block may read the ledger's tables except through
+    ``accounts_in``, which answers from that book; ``create_accounts_in`` is refused. Wrap each unit of work that
+    may be undone alone in ``undone_with``. Nest it inside ``journal.deferred`` when that is used too, so that
+    the batch's leaf joins the others."""
+    if _DEFERRED in conn.info:
+        raise RuntimeError("ledger batches are already deferred in this transaction")
+    session = conn.info[_DEFERRED] = _Deferred()
+    try:
+        yield
+        session.write(conn)
+    finally:
+        del conn.info[_DEFERRED]
+
+
+@contextmanager
+def undone_with(conn: Connection) -> Iterator[None]:
+    """A unit of work inside ``deferred`` whose failure (an exception, on which its savepoint rolls back) takes
+    back what its transfers changed in the book. Outside ``deferred`` there is nothing to undo."""
+    session: _Deferred | None = conn.info.get(_DEFERRED)
+    mark = len(session.applied) if session is not None else 0
+    try:
+        yield
+    except BaseException:
+        if session is not None:
+            session.undo_to(mark)
+        raise
 
 
 def _apply_transfers(
@@ -165,6 +278,8 @@ def _journal(conn: Connection, kind: str, outcomes: list[Outcome]) -> None:
 def create_accounts_in(conn: Connection, events: Sequence[NewAccount]) -> list[EventResult]:
     """``create_accounts`` inside the caller's transaction (a participant joins with its accounts)."""
     _check_batch(events)
+    if _DEFERRED in conn.info:
+        raise RuntimeError("accounts cannot be created while this transaction's transfers are deferred")
     journal.lock_in(conn)
     last = store.lock_clock(conn)
     return _apply_accounts(conn, events, last)

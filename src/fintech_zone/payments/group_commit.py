@@ -4,8 +4,8 @@ Writes run one at a time (SQLite's single writer; the ledger's clock row on Post
 queue for the write lock, and each pays for its own BEGIN, COMMIT and hand-over. Here the first waiting payment
 leads: it takes every payment queued behind it (up to ``MAX_GROUP``), runs each in a savepoint of one transaction
 and commits once. A payment whose work fails rolls back its savepoint only; the others commit. Nothing is
-acknowledged before the commit that makes it durable. The group's journal leaves are written together before
-that commit.
+acknowledged before the commit that makes it durable. The group's journal leaves, and its ledger legs as one
+batch, are written together before that commit.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from fintech_zone.db import Database
 from fintech_zone.journal import service as journal
+from fintech_zone.ledger import service as ledger
 
 T = TypeVar("T")
 MAX_GROUP = 64
@@ -66,12 +67,13 @@ class GroupCommit:
 
     def _commit(self, group: list[_Job[object]]) -> None:
         try:
-            # The group's journal leaves are written once, at its end (journal.deferred); a payment that fails
-            # takes its own leaves back with its savepoint.
-            with self.db.transaction() as conn, journal.deferred(conn):
+            # The group's journal leaves are written once, at its end (journal.deferred), and so are its ledger
+            # legs, as one batch applied to one book (ledger.deferred); a payment that fails takes its own leaves
+            # and legs back with its savepoint.
+            with self.db.transaction() as conn, journal.deferred(conn), ledger.deferred(conn):
                 for job in group:
                     try:
-                        with conn.begin_nested(), journal.undone_with(conn):
+                        with conn.begin_nested(), journal.undone_with(conn), ledger.undone_with(conn):
                             job.value = job.work(conn)
                     except Exception as exc:  # this payment's own failure: its savepoint is rolled back
                         job.error = exc
