@@ -136,6 +136,11 @@ def test_bad_input(client: TestClient, seeded: Database, operator: dict[str, str
         ).status_code
         == 400
     )
+    # Nested past the parser's depth: refused as malformed, not a 500.
+    deep = client.post(
+        f"{API}/transfers", content=b"[" * 100_000, headers={**operator, "content-type": "application/json"}
+    )
+    assert deep.status_code == 400 and deep.json()["type"].endswith("/malformed-json")
     too_many = [t(f"b{i}", "issuer", "bank-b", 1) for i in range(8191)]
     r = client.post(f"{API}/transfers", json=too_many, headers=operator)
     assert r.status_code in (413, 422)

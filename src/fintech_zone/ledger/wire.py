@@ -60,7 +60,8 @@ def transfer_events(body: bytes, content_type: str | None) -> list[Transfer]:
     # The standard library's reading, as FastAPI's: orjson reads an integer past 64 bits as a float, or not at all.
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: arrays or objects nested past the interpreter's depth, refused like any unreadable body.
         position, message = (exc.pos, exc.msg) if isinstance(exc, json.JSONDecodeError) else (0, str(exc))
         error = {"type": "json_invalid", "loc": ("body", position), "msg": "JSON decode error", "input": {}}
         raise RequestValidationError([{**error, "ctx": {"error": message}}], body=body) from None
