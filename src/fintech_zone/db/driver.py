@@ -10,6 +10,7 @@ PostgreSQL (``ANY``).
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -39,6 +40,17 @@ class Driver:
             return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
         return "= ANY(%s)", list(values)
 
+    def select_typed(self, table: Table, where: str, params: Sequence[Any], tail: str = "") -> list[Any]:
+        """Rows of ``table`` where ``where`` holds (``{m}`` marks each of ``params``), every column in the table's
+        order and passed through its column type's result processing, as a Core select returns it. Each row is a
+        named tuple: its columns are attributes, as on Core's rows."""
+        shape, processors = _row_shape(self.dialect, table)
+        self.cursor.execute(f"{_select_all(self.dialect, table)} WHERE {where.format(m=self.mark)}{tail}", params)
+        return [
+            shape._make([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
+            for row in self.cursor.fetchall()
+        ]
+
     def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
@@ -62,3 +74,16 @@ def _bind_processors(
 ) -> tuple[Callable[[Any], Any] | None, ...]:
     # The type as this dialect stores it (SQLite's DateTime is text of its own format), then its processing.
     return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+
+
+@lru_cache(maxsize=64)
+def _row_shape(dialect: Dialect, table: Table) -> tuple[Any, tuple[Callable[[Any], Any] | None, ...]]:
+    shape = namedtuple(f"{table.name}_row", [c.name for c in table.c])  # type: ignore[misc]
+    processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.c)
+    return shape, processors
+
+
+@lru_cache(maxsize=64)
+def _select_all(dialect: Dialect, table: Table) -> str:
+    quote = dialect.identifier_preparer.quote
+    return f"SELECT {', '.join(quote(c.name) for c in table.c)} FROM {quote(table.name)}"

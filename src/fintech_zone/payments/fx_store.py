@@ -16,13 +16,13 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    bindparam,
     insert,
     select,
     update,
 )
 
 from fintech_zone.db import metadata
+from fintech_zone.db.driver import Driver
 from fintech_zone.db.types import UTCDateTime
 from fintech_zone.payments.model import Pair, Quote, Rate
 
@@ -115,24 +115,24 @@ def insert_quote(conn: Connection, q: Quote) -> None:
     )
 
 
-_GET_QUOTE = select(quotes).where(quotes.c.id == bindparam("id"))
-_CONSUME = (
-    update(quotes)
-    .where(quotes.c.id == bindparam("qid"), quotes.c.consumed_by.is_(None))
-    .values(consumed_by=bindparam("uetr"))
-)
 
 
+# A payment reads and consumes its quote inside the writers' turn: on the driver's cursor (db/driver.py).
 def get_quote(conn: Connection, quote_id: str) -> Quote | None:
-    row = conn.execute(_GET_QUOTE, {"id": quote_id}).first()
-    return _quote(row) if row else None
+    with Driver(conn) as driver:
+        rows = driver.select_typed(quotes, "id = {m}", (quote_id,))
+    return _quote(rows[0]) if rows else None
 
 
 def consume_quote(conn: Connection, quote_id: str, uetr: str) -> bool:
     """Mark a quote used by ``uetr``; False when another payment already used it (a concurrent one included: the
     condition is checked by the UPDATE itself, under the row's lock)."""
-    done = conn.execute(_CONSUME, {"qid": quote_id, "uetr": uetr})
-    return bool(done.rowcount == 1)
+    with Driver(conn) as driver:
+        m = driver.mark
+        driver.cursor.execute(
+            f"UPDATE {quotes.name} SET consumed_by = {m} WHERE id = {m} AND consumed_by IS NULL", (uetr, quote_id)
+        )
+        return bool(driver.cursor.rowcount == 1)
 
 
 def release_quote(conn: Connection, quote_id: str, uetr: str) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
+from fintech_zone.db.driver import Driver
 from fintech_zone.payments.model import Limit
 from fintech_zone.payments.store import limits
-
-_LIMITS = select(limits).where(limits.c.asset == bindparam("asset"))
 
 
 def upsert_limit(conn: Connection, limit: Limit) -> None:
@@ -20,8 +19,10 @@ def upsert_limit(conn: Connection, limit: Limit) -> None:
 
 
 def limits_for(conn: Connection, keys: Iterable[tuple[str, str]], asset: str) -> list[Limit]:
+    # Every payment reads its limits inside the writers' turn: on the driver's cursor (db/driver.py).
     wanted = list(keys)
-    rows = conn.execute(_LIMITS, {"asset": asset})
+    with Driver(conn) as driver:
+        rows = driver.select_typed(limits, "asset = {m}", (asset,))
     return [Limit(r.scope, r.key, r.asset, r.per_payment, r.daily) for r in rows if (r.scope, r.key) in wanted]
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    bindparam,
     case,
     func,
     insert,
@@ -159,11 +158,11 @@ def get_participant(conn: Connection, participant_id: str) -> Participant | None
     return _participant(row) if row else None
 
 
-_BY_IDS = select(participants).where(participants.c.id.in_(bindparam("ids", expanding=True)))
-
-
 def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Participant]:
-    rows = conn.execute(_BY_IDS, {"ids": list(set(ids))})
+    # Every payment reads its agents inside the writers' turn: on the driver's cursor (db/driver.py).
+    with Driver(conn) as driver:
+        where, param = driver.any_of(list(set(ids)))
+        rows = driver.select_typed(participants, f"id {where}", (param,))
     return {r.id: _participant(r) for r in rows}
 
 
@@ -311,16 +310,14 @@ def decision_of(d: Any) -> Decision:
     return Decision(Status(d.status), Reason(d.reason) if d.reason else None, d.detail, d.at, d.actor)
 
 
-_GET_PAYMENT = select(payments).where(payments.c.uetr == bindparam("uetr"))
-_GET_DECISIONS = select(decisions).where(decisions.c.uetr == bindparam("uetr")).order_by(decisions.c.seq)
-
-
 def get_payment(conn: Connection, uetr: str) -> Payment | None:
-    row = conn.execute(_GET_PAYMENT, {"uetr": uetr}).first()
-    if row is None:
-        return None
-    steps = conn.execute(_GET_DECISIONS, {"uetr": uetr})
-    return payment_of(row, [decision_of(d) for d in steps])
+    # Every payment looks for its UETR first, inside the writers' turn: on the driver's cursor (db/driver.py).
+    with Driver(conn) as driver:
+        rows = driver.select_typed(payments, "uetr = {m}", (uetr,))
+        if not rows:
+            return None
+        steps = driver.select_typed(decisions, "uetr = {m}", (uetr,), " ORDER BY seq")
+    return payment_of(rows[0], [decision_of(d) for d in steps])
 
 
 def payments_by_uetr(conn: Connection, uetrs: list[str]) -> dict[str, Payment]:
