@@ -19,6 +19,7 @@ from sqlalchemy import (
 
 from fintech_zone.auth.model import Role, TokenInfo
 from fintech_zone.db import metadata
+from fintech_zone.db.driver import Driver
 from fintech_zone.db.types import UTCDateTime
 
 api_tokens = Table(
@@ -49,14 +50,17 @@ def insert_token(
     return int(result.scalar_one())
 
 
+# Every API request looks its token up, every signed-in page its session's: on the driver's cursor (db/driver.py).
 def find_by_hash(conn: Connection, token_hash: str) -> TokenInfo | None:
-    row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
-    return _info(row) if row else None
+    with Driver(conn) as driver:
+        rows = driver.select_typed(api_tokens, "token_hash = {m}", (token_hash,))
+    return _info(rows[0]) if rows else None
 
 
 def get(conn: Connection, token_id: int) -> TokenInfo | None:
-    row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
-    return _info(row) if row else None
+    with Driver(conn) as driver:
+        rows = driver.select_typed(api_tokens, "id = {m}", (token_id,))
+    return _info(rows[0]) if rows else None
 
 
 def list_tokens(conn: Connection) -> list[TokenInfo]:
