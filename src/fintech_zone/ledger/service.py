@@ -161,7 +161,7 @@ class _Deferred:
 
     def __init__(self) -> None:
         self.book: Book | None = None
-        self.expired: Outcome | None = None  # not any unit's work: never undone
+        self.expired = Outcome(results=[])  # the expiries at the first batch: no unit's work, never undone
         self.applied: list[tuple[Outcome, dict[str, Account], dict[str, Pending | None]]] = []
 
     def apply(self, conn: Connection, events: Sequence[Transfer]) -> Outcome:
@@ -186,11 +186,10 @@ class _Deferred:
         return outcome
 
     def undo_to(self, mark: int) -> None:
-        assert self.book is not None or not self.applied
+        book = self.book
         while len(self.applied) > mark:
+            assert book is not None  # something was applied, so the book was read
             outcome, saved, pendings = self.applied.pop()
-            book = self.book
-            assert book is not None
             book.accounts.update(saved)
             for i, pending in pendings.items():
                 if pending is None:
@@ -204,7 +203,7 @@ class _Deferred:
 
     def write(self, conn: Connection) -> None:
         book = self.book
-        if book is None or self.expired is None:
+        if book is None:  # no transfers in the block
             return
         outcomes = [self.expired, *(o for o, _, _ in self.applied)]
         # Every touched account and pending as the book holds it now: an earlier outcome's objects may since

@@ -115,8 +115,6 @@ def insert_quote(conn: Connection, q: Quote) -> None:
     )
 
 
-
-
 # A payment reads and consumes its quote inside the writers' turn: on the driver's cursor (db/driver.py).
 def get_quote(conn: Connection, quote_id: str) -> Quote | None:
     with Driver(conn) as driver:
