@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
-from fintech_zone.db.driver import Driver
+from fintech_zone.db.driver import Driver, savepoint
 from fintech_zone.payments.store import decisions, payments
 
 COLUMNS = ("uetr", "seq", "status", "reason", "detail", "at", "actor")
@@ -41,3 +43,46 @@ def test_driver_inserts_store_what_core_stores(db: Database) -> None:
         typed = conn.execute(select(decisions.c.at).order_by(decisions.c.uetr)).scalars().all()
     assert tuple(raw[0])[1:] == tuple(raw[1])[1:]  # every stored value but the key
     assert typed == [at.astimezone(UTC), at.astimezone(UTC)]
+
+
+def _uetrs(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(select(payments.c.uetr).order_by(payments.c.uetr)).scalars())
+
+
+def test_a_driver_savepoint_keeps_its_work_when_released_and_loses_only_its_own_when_it_raises(db: Database) -> None:
+    with db.transaction() as conn:
+        _payment(conn, "before")
+        with savepoint(conn):
+            _payment(conn, "kept")
+        with pytest.raises(ValueError, match="refused"), savepoint(conn):
+            _payment(conn, "lost")
+            raise ValueError("refused")
+        _payment(conn, "after")  # the transaction goes on after a rolled-back unit, on PostgreSQL too
+    assert _uetrs(db) == ["after", "before", "kept"]
+
+
+def test_a_failed_statement_inside_a_driver_savepoint_rolls_back_to_it(db: Database) -> None:
+    # On PostgreSQL a failed statement aborts the whole transaction until the savepoint is rolled back to.
+    with db.transaction() as conn:
+        _payment(conn, "first")
+        with pytest.raises(IntegrityError), savepoint(conn):
+            _payment(conn, "second")
+            _payment(conn, "first")  # the same primary key
+        _payment(conn, "third")
+    assert _uetrs(db) == ["first", "third"]
+
+
+def test_core_savepoints_nest_inside_a_driver_savepoint(db: Database) -> None:
+    with db.transaction() as conn:
+        with savepoint(conn):
+            with conn.begin_nested():
+                _payment(conn, "inner kept")
+            with pytest.raises(ValueError), conn.begin_nested():
+                _payment(conn, "inner lost")
+                raise ValueError
+        with pytest.raises(ValueError), savepoint(conn):
+            with conn.begin_nested():
+                _payment(conn, "outer lost")
+            raise ValueError
+    assert _uetrs(db) == ["inner kept"]

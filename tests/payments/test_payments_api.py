@@ -131,6 +131,9 @@ def test_a_cross_border_payment_settles_both_legs_and_is_idempotent_by_uetr(rail
     again = rails.post(PAYMENTS, body, "cq-bank")
     assert again.status_code == 200 and again.json()["history"] == paid["history"]
     assert rails.balance("cq-bank", "CNY") == after[("cq-bank", "CNY")]
+    # The endpoint writes its JSON itself: byte for byte what FastAPI writes for the same payment on GET.
+    assert again.headers["content-type"] == "application/json"
+    assert r.content == again.content == rails.get(f"{PAYMENTS}/{body['uetr']}", "cq-bank").content
     # A different payment under the same UETR: DUPL.
     r = rails.post(PAYMENTS, {**body, "source_amount": 100_001}, "cq-bank")
     assert r.status_code == 409 and r.json()["detail"].startswith("DUPL")

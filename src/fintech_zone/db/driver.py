@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -66,6 +67,26 @@ class Driver:
             columns,
             [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows],
         )
+
+
+@contextmanager
+def savepoint(conn: Connection, name: str = "fz_unit") -> Iterator[None]:
+    """A savepoint in ``conn``'s transaction, on the driver's cursor: released when the block ends, rolled back to
+    (and released) when it raises. Core's ``begin_nested`` costs tens of microseconds of bookkeeping on each side;
+    a group commit takes one for every payment while holding the writers' turn. Core does not know of this one, so
+    the block must not end Core's own transaction, and a savepoint it opens inside must be closed inside."""
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
+    finally:
+        cursor.close()
 
 
 @lru_cache(maxsize=64)

@@ -218,11 +218,13 @@ def rmb_figures(
         **problem_responses(403, 409, 422),
     },
 )
-def create_payment(body: PaymentIn, db: DB, who: Participating, screener: Screener, response: Response) -> PaymentOut:
+def create_payment(body: PaymentIn, db: DB, who: Participating, screener: Screener) -> Response:
     payment, new = payment_service.submit(db, body.to_request(), screener, acting_org(who))
-    if not new:
-        response.status_code = 200
-    return PaymentOut.of(payment)
+    # Written here rather than by FastAPI, which would dump the model to a dict and validate that again against
+    # PaymentOut before writing it: the same JSON, at a fraction of the cost (every payment returns this).
+    return Response(
+        PaymentOut.of(payment).model_dump_json(), status_code=201 if new else 200, media_type="application/json"
+    )
 
 
 @router.get(

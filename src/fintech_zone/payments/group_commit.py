@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection
 
 from fintech_zone.db import Database
+from fintech_zone.db.driver import savepoint
 from fintech_zone.journal import service as journal
 from fintech_zone.ledger import service as ledger
 
@@ -73,7 +74,7 @@ class GroupCommit:
             with self.db.transaction() as conn, journal.deferred(conn), ledger.deferred(conn):
                 for job in group:
                     try:
-                        with conn.begin_nested(), journal.undone_with(conn), ledger.undone_with(conn):
+                        with savepoint(conn), journal.undone_with(conn), ledger.undone_with(conn):
                             job.value = job.work(conn)
                     except Exception as exc:  # this payment's own failure: its savepoint is rolled back
                         job.error = exc

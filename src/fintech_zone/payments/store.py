@@ -154,8 +154,10 @@ def insert_participant(conn: Connection, p: Participant) -> None:
 
 
 def get_participant(conn: Connection, participant_id: str) -> Participant | None:
-    row = conn.execute(select(participants).where(participants.c.id == participant_id)).first()
-    return _participant(row) if row else None
+    # A cross-border payment reads its quote's provider inside the writers' turn: on the driver's cursor.
+    with Driver(conn) as driver:
+        rows = driver.select_typed(participants, "id = {m}", (participant_id,))
+    return _participant(rows[0]) if rows else None
 
 
 def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Participant]:
