@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 
 from fintech_zone.db import Database
+from fintech_zone.db.migrate import upgrade
 from fintech_zone.errors import Conflict
 from fintech_zone.payments.group_commit import GroupCommit
 
@@ -78,3 +82,31 @@ def test_a_piece_that_breaks_a_constraint_fails_alone(scratch: Database) -> None
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         group.run(body)
     assert _keys(scratch) == [7]
+
+
+def test_a_group_is_answered_before_the_wal_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite only: the copy (Database.checkpoint_if_due) runs after every job of the group has its answer, so the
+    # payments wait for their commit, not for the checkpoint that may follow it.
+    db = Database.from_url(f"sqlite:///{tmp_path / 'gc.db'}")
+    upgrade(db.engine)  # the group's journal and ledger sessions need their tables
+    with db.transaction() as conn:
+        conn.execute(text("CREATE TABLE gc_scratch (k INTEGER PRIMARY KEY)"))
+    group = GroupCommit(db)
+    jobs: list[object] = []
+    answered_at_checkpoint: list[bool] = []
+    real_commit = GroupCommit._commit
+
+    def watched_commit(self: GroupCommit, group_jobs: list[Any]) -> None:
+        jobs.extend(group_jobs)
+        real_commit(self, group_jobs)
+
+    def watched_checkpoint(self: Database) -> None:
+        answered_at_checkpoint.append(bool(jobs) and all(j.done.is_set() for j in jobs))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(GroupCommit, "_commit", watched_commit)
+    monkeypatch.setattr(Database, "_checkpoint", watched_checkpoint)
+    db._checkpointed = time.monotonic() - 7200.0  # due (monotonic time starts near zero at boot)
+    assert group.run(lambda conn: conn.execute(text("INSERT INTO gc_scratch (k) VALUES (1)")).rowcount) == 1
+    assert answered_at_checkpoint == [True]
+    assert _keys(db) == [1]
+    db.dispose()

@@ -79,15 +79,23 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction: commits when the block ends, rolls back on any exception, so nothing is half-written."""
+    def transaction(self, checkpoint: bool = True) -> Iterator[Connection]:
+        """One transaction: commits when the block ends, rolls back on any exception, so nothing is half-written.
+        ``checkpoint=False``: the caller runs ``checkpoint_if_due`` itself once it has answered whoever waits for
+        this commit (a group commit's payments)."""
         if self._writers is None:
             with self.engine.begin() as conn:
                 yield conn
             return
         with self._writers.turn(), self.engine.begin() as conn:
             yield conn
-        if time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
+        if checkpoint:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> None:
+        """Copy SQLite's WAL into the database when the last copy is ``CHECKPOINT_SECONDS`` old; call it outside the
+        writers' turn. Nothing to do on PostgreSQL."""
+        if self._writers is not None and time.monotonic() - self._checkpointed >= CHECKPOINT_SECONDS:
             self._checkpoint()
 
     def _checkpoint(self) -> tuple[int, int, int] | None:

@@ -71,7 +71,7 @@ class GroupCommit:
             # The group's journal leaves are written once, at its end (journal.deferred), and so are its ledger
             # legs, as one batch applied to one book (ledger.deferred); a payment that fails takes its own leaves
             # and legs back with its savepoint.
-            with self.db.transaction() as conn, journal.deferred(conn), ledger.deferred(conn):
+            with self.db.transaction(checkpoint=False) as conn, journal.deferred(conn), ledger.deferred(conn):
                 for job in group:
                     try:
                         with savepoint(conn), journal.undone_with(conn), ledger.undone_with(conn):
@@ -86,6 +86,8 @@ class GroupCommit:
         finally:
             for job in group:
                 job.done.set()
+        # After the answers: the group's payments are durable and need not wait for the WAL's copy.
+        self.db.checkpoint_if_due()
 
 
 _groups: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
