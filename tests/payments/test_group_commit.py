@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -110,3 +111,67 @@ def test_a_group_is_answered_before_the_wal_is_copied(tmp_path: Path, monkeypatc
     assert answered_at_checkpoint == [True]
     assert _keys(db) == [1]
     db.dispose()
+
+
+def test_work_from_an_event_loop_shares_groups_and_fails_alone(scratch: Database) -> None:
+    # run_async: the callers hold no thread; a worker thread leads, and each answer arrives on the caller's loop
+    # only after the commit that made its work durable.
+    group = GroupCommit(scratch)
+    loop_thread: list[int] = []
+    seen_at_answer: dict[int, list[int]] = {}
+
+    def body(k: int) -> Any:
+        def work(conn: Connection) -> int:
+            assert threading.get_ident() != loop_thread[0]  # the database work is never on the loop
+            conn.execute(text("INSERT INTO gc_scratch (k) VALUES (:k)"), {"k": k})
+            if k % 5 == 0:
+                raise Conflict(f"refused {k}")
+            return k * 10
+
+        return work
+
+    async def one(k: int) -> object:
+        try:
+            value = await group.run_async(body(k))
+        except Conflict as exc:
+            return exc.detail
+        seen_at_answer[k] = _keys(scratch)  # committed by the time the answer arrives
+        return value
+
+    async def main() -> list[object]:
+        loop_thread.append(threading.get_ident())
+        return list(await asyncio.gather(*(one(k) for k in range(1, 21))))
+
+    results = asyncio.run(main())
+    assert results == [f"refused {k}" if k % 5 == 0 else k * 10 for k in range(1, 21)]
+    assert _keys(scratch) == [k for k in range(1, 21) if k % 5]
+    assert all(k in keys for k, keys in seen_at_answer.items()) and len(seen_at_answer) == 16
+
+
+def test_threads_and_an_event_loop_share_one_leader(scratch: Database) -> None:
+    # A thread's run and a coroutine's run_async queue in the same group commit: whoever leads answers both.
+    group = GroupCommit(scratch)
+    release = threading.Event()
+
+    def slow(conn: Connection) -> int:  # holds the lead until the coroutine's work is queued behind it
+        conn.execute(text("INSERT INTO gc_scratch (k) VALUES (1)"))
+        release.wait(timeout=10)
+        return 1
+
+    thread_result: list[int] = []
+    leader = threading.Thread(target=lambda: thread_result.append(group.run(slow)))
+    leader.start()
+    while not group.leading:
+        time.sleep(0.001)
+
+    async def queued() -> int:
+        task = asyncio.ensure_future(
+            group.run_async(lambda conn: conn.execute(text("INSERT INTO gc_scratch (k) VALUES (2)")).rowcount)
+        )
+        await asyncio.sleep(0.05)
+        release.set()
+        return await task
+
+    assert asyncio.run(queued()) == 1
+    leader.join(timeout=10)
+    assert thread_result == [1] and _keys(scratch) == [1, 2]

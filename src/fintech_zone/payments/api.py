@@ -218,8 +218,9 @@ def rmb_figures(
         **problem_responses(403, 409, 422),
     },
 )
-def create_payment(body: PaymentIn, db: DB, who: Participating, screener: Screener) -> Response:
-    payment, new = payment_service.submit(db, body.to_request(), screener, acting_org(who))
+async def create_payment(body: PaymentIn, db: DB, who: Participating, screener: Screener) -> Response:
+    # On the event loop: the payment waits for its group commit on a future, not in a worker thread of its own.
+    payment, new = await payment_service.submit_async(db, body.to_request(), screener, acting_org(who))
     # Written here rather than by FastAPI, which would dump the model to a dict and validate that again against
     # PaymentOut before writing it: the same JSON, at a fraction of the cost (every payment returns this).
     return Response(

@@ -8,6 +8,8 @@ or a refusal leaves both legs or neither, and never a payment without its settle
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -66,19 +68,45 @@ def submit(
 ) -> tuple[Payment, bool]:
     """Receive, screen and settle (or reject, or hold) a payment. Returns it and whether it is new: re-sending the
     same payment with its UETR answers with the recorded outcome; another payment under a used UETR is DUPL."""
+    work = _received(request, screener, actor_org, now)
+    try:
+        return group_commit.for_database(db).run(work)
+    except IntegrityError:
+        if (recorded := _recorded_first(db, request)) is None:
+            raise
+        return recorded
+
+
+async def submit_async(
+    db: Database, request: PaymentRequest, screener: PartyScreener, actor_org: str | None = None
+) -> tuple[Payment, bool]:
+    """``submit`` on an event loop: the payment waits for its group's commit without holding a thread."""
+    work = _received(request, screener, actor_org, None)
+    try:
+        return await group_commit.for_database(db).run_async(work)
+    except IntegrityError:
+        if (recorded := await asyncio.to_thread(_recorded_first, db, request)) is None:
+            raise
+        return recorded
+
+
+def _received(
+    request: PaymentRequest, screener: PartyScreener, actor_org: str | None, now: datetime | None
+) -> Callable[[Connection], tuple[Payment, bool]]:
+    """The payment checked and screened; what remains is its work in a write transaction."""
     check_payment_request(request)
     at = now or now_utc()
     # Screening needs no database: done before the write transaction, it does not hold up other writers.
     verdict = screener.screen_parties(request.debtor.name, request.creditor.name)
-    try:
-        return group_commit.for_database(db).run(lambda conn: _submit_in(conn, request, verdict, actor_org, at))
-    except IntegrityError:
-        # Another process recorded this UETR first, between our read and our insert: answer as a re-send would.
-        with db.read() as conn:
-            existing = store.get_payment(conn, request.uetr)
-        if existing is None:
-            raise
-        return _replay(existing, request), False
+    return lambda conn: _submit_in(conn, request, verdict, actor_org, at)
+
+
+def _recorded_first(db: Database, request: PaymentRequest) -> tuple[Payment, bool] | None:
+    """After an integrity error: when another process recorded this UETR first, between our read and our insert,
+    the answer a re-send would get; None when no payment holds it (the error was another one)."""
+    with db.read() as conn:
+        existing = store.get_payment(conn, request.uetr)
+    return None if existing is None else (_replay(existing, request), False)
 
 
 def _submit_in(
