@@ -13,6 +13,9 @@
   ``COMMIT``) on SQLite with the ``BEGIN`` sent on the driver's connection, as shipped, against the same with it
   sent through Core (``Connection.exec_driver_sql``, as before 7 December), two fresh files, alternating calls,
   microseconds a transaction (median).
+* **routing**: matching ``POST /api/v1/payments`` (and ``POST /api/v1/ledger/transfers``) against the app's routes
+  in their order, the rails' routers first, against the order before 7 December (the rails' after the registry's,
+  the progress' and the ledger's), microseconds a match (median).
 """
 
 from __future__ import annotations
@@ -125,6 +128,44 @@ def _begin(calls: int) -> dict[str, float]:
     return result
 
 
+def _routing(calls: int) -> dict[str, dict[str, float]]:
+    from starlette.routing import BaseRoute, Match
+
+    from fintech_zone.app import create_app
+    from fintech_zone.db import Database
+    from fintech_zone.db.migrate import upgrade
+    from fintech_zone.settings import Settings
+
+    def prefix(route: BaseRoute) -> str:
+        context = getattr(route, "include_context", None)
+        return str(getattr(context, "prefix", ""))
+
+    def matched(routes: list[BaseRoute], method: str, path: str) -> int:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+        for i, route in enumerate(routes):
+            if route.matches(scope)[0] == Match.FULL:
+                return i
+        raise RuntimeError(f"{method} {path} matches no route")
+
+    with tempfile.TemporaryDirectory() as workdir:
+        url = f"sqlite:///{Path(workdir) / 'routes.db'}"
+        db = Database.from_url(url)
+        upgrade(db.engine)
+        settings = Settings(database_url=url, secret_key="hot-paths", journal_key_dir=Path(workdir) / "keys")
+        app = create_app(settings, db)
+        shipped = list(app.router.routes)
+        hot = ("/api/v1/payments/wallets", "/api/v1/payments", "/api/v1/fx")
+        rest = [r for r in shipped if prefix(r) not in hot]
+        at = next(i for i, r in enumerate(rest) if prefix(r) == "/api/v1/ledger") + 1  # they came after the ledger's
+        former = rest[:at] + [r for p in hot for r in shipped if prefix(r) == p] + rest[at:]
+        out: dict[str, dict[str, float]] = {}
+        for method, path in (("POST", "/api/v1/payments"), ("POST", "/api/v1/ledger/transfers")):
+            times = _pair(calls, partial(matched, former, method, path), partial(matched, shipped, method, path))
+            out[f"{method} {path}"] = {"former_order_us": times["core_us"], "shipped_order_us": times["driver_us"]}
+        db.dispose()
+    return out
+
+
 def _on_core(conn: Any, statement: Any) -> list[Any]:
     return list(conn.execute(statement).all())
 
@@ -158,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         "wire": _wire(args.repeat),
         "driver": _driver(args.calls),
         "begin": _begin(args.calls),
+        "routing": _routing(args.calls),
     }
     print(json.dumps(result, indent=2))
 
