@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from fintech_zone.ledger import service as ledger
-from fintech_zone.payments import fx_store, limits_store, store
+from fintech_zone.payments import agent_cache, fx_store, limits_store, store
 from fintech_zone.payments.model import (
     ACCOUNT_ID,
     SETTLEMENT_ASSETS,
@@ -151,7 +151,7 @@ def _usable_quote(conn: Connection, r: PaymentRequest, at: datetime) -> Quote:
     quote = fx_store.get_quote(conn, r.quote_id) if len(r.quote_id) <= 36 else None
     if quote is None:
         raise Rejected(Reason.NARR, f"unknown quote {r.quote_id}")
-    provider = store.get_participant(conn, quote.provider_id)
+    provider = agent_cache.participants(conn, [quote.provider_id]).get(quote.provider_id)
     if provider is None or provider.demo != r.demo:
         raise Rejected(Reason.AG01, f"quote {quote.id} is from a {'real' if r.demo else 'demo'} FX provider")
     if quote.consumed_by is not None:

@@ -22,7 +22,7 @@ from fintech_zone.errors import Conflict, FieldError, Forbidden, InvalidInput, N
 from fintech_zone.journal import service as journal
 from fintech_zone.ledger.model import Transfer
 from fintech_zone.paging import Page, decode_cursor, encode_cursor
-from fintech_zone.payments import fx_store, group_commit, journal_leaf, store
+from fintech_zone.payments import agent_cache, fx_store, group_commit, journal_leaf, store
 from fintech_zone.payments.model import (
     Participant,
     Payment,
@@ -116,7 +116,7 @@ def _submit_in(
     existing = store.get_payment(conn, request.uetr)
     if existing is not None:
         return _replay(existing, request), False
-    agents = store.participants_by_id(conn, [request.debtor_agent, request.creditor_agent])
+    agents = agent_cache.participants(conn, [request.debtor_agent, request.creditor_agent])
     for field, agent in (("debtor_agent", request.debtor_agent), ("creditor_agent", request.creditor_agent)):
         if agent not in agents:
             raise InvalidInput([FieldError(field, f"no participant with id {agent!r}", "unknown_reference")])

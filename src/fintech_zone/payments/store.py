@@ -154,14 +154,14 @@ def insert_participant(conn: Connection, p: Participant) -> None:
 
 
 def get_participant(conn: Connection, participant_id: str) -> Participant | None:
-    # A cross-border payment reads its quote's provider inside the writers' turn: on the driver's cursor.
     with Driver(conn) as driver:
         rows = driver.select_typed(participants, "id = {m}", (participant_id,))
     return _participant(rows[0]) if rows else None
 
 
 def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Participant]:
-    # Every payment reads its agents inside the writers' turn: on the driver's cursor (db/driver.py).
+    # On the driver's cursor (db/driver.py): a payment reads its agents inside the writers' turn (through
+    # agent_cache, the first time).
     with Driver(conn) as driver:
         where, param = driver.any_of(list(set(ids)))
         rows = driver.select_typed(participants, f"id {where}", (param,))
