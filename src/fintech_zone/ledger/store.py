@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from fintech_zone.db import metadata
+from fintech_zone.db.driver import Driver
 from fintech_zone.ledger.model import (
     Account,
     AccountFlag,
@@ -159,20 +160,16 @@ TRANSFER_FLAG_CODES = {flags: bits for bits, flags in enumerate(TRANSFER_FLAG_SE
 # -- reads ----------------------------------------------------------------------------------------------------
 
 
-# Statements every batch runs, built once: building a SQLAlchemy statement costs more than SQLite running it
-# when a batch is a single payment's two legs (docs/benchmarks.md, payment rails).
-_ALL_ASSETS = select(assets).order_by(assets.c.code)
-_LOCK_CLOCK = select(clock.c.last_timestamp).where(clock.c.id == 1).with_for_update()
-_EXPIRED = select(pendings.c.transfer_id).where(
-    pendings.c.state == PendingState.PENDING.value, pendings.c.expires_at <= bindparam("now")
-)
+# Every batch runs all_assets, lock_clock and expired_pending_ids first, and a group of payments runs them inside
+# the writers' turn, where a Core statement's own work cost more than SQLite's: on the driver's cursor instead
+# (db/driver.py; docs/benchmarks.md, payment rails).
 _GET_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("id"))
 
 
 def all_assets(conn: Connection) -> dict[str, Asset]:
-    return {
-        r.code: Asset(r.code, AssetKind(r.kind), r.currency, r.exponent, r.issuer_id) for r in conn.execute(_ALL_ASSETS)
-    }
+    with Driver(conn) as driver:
+        rows = driver.select_typed(assets, "1 = 1", (), " ORDER BY code")
+    return {r.code: Asset(r.code, AssetKind(r.kind), r.currency, r.exponent, r.issuer_id) for r in rows}
 
 
 def insert_asset(conn: Connection, asset: Asset) -> None:
@@ -223,16 +220,23 @@ def _transfer(r: Any) -> Transfer:
 def lock_clock(conn: Connection) -> int:
     """The last timestamp, locked until commit: batches take their timestamps, and change balances, one after
     another (the lock is what keeps two processes from losing an update on PostgreSQL)."""
-    row = conn.execute(_LOCK_CLOCK).first()
+    with Driver(conn) as driver:
+        lock = "" if driver.sqlite else " FOR UPDATE"  # SQLite's writer already holds the whole database
+        driver.cursor.execute(f"SELECT last_timestamp FROM {clock.name} WHERE id = 1{lock}")
+        row = driver.cursor.fetchone()
     if row is None:
         conn.execute(insert(clock).values(id=1, last_timestamp=0))
         return 0
-    return int(row.last_timestamp)
+    return int(row[0])
 
 
 # In the order of Account's and Transfer's fields.
 def expired_pending_ids(conn: Connection, now: int) -> list[str]:
-    return [r.transfer_id for r in conn.execute(_EXPIRED, {"now": now})]
+    with Driver(conn) as driver:
+        m = driver.mark
+        sql = f"SELECT transfer_id FROM {pendings.name} WHERE state = {m} AND expires_at <= {m}"
+        driver.cursor.execute(sql, (PendingState.PENDING.value, now))
+        return [r[0] for r in driver.cursor.fetchall()]
 
 
 def get_account(conn: Connection, account_id: str) -> Account | None:
