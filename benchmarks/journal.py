@@ -189,8 +189,10 @@ def _pymerkle_sqlite_build(
     if wal:  # the page size our databases are made with: only an empty file takes one
         import sqlite3
 
+        from fintech_zone.db.engine import PAGE_SIZE
+
         empty = sqlite3.connect(path)
-        empty.execute("PRAGMA page_size=16384")
+        empty.execute(f"PRAGMA page_size={PAGE_SIZE}")
         empty.execute("VACUUM")
         empty.close()
     tree = pymerkle.SqliteTree(str(path))

@@ -13,6 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+PAGE_SIZE = 8192
+"""The page size of a new SQLite database. Every page a transaction changes goes to the WAL whole at its commit: a
+group of payments changes a page or two in each of some twenty B-trees, and 16 KiB pages made its commit write and
+checksum twice the bytes (8 KiB pages: +9 % settled payments/s, p99 70 -> 50 ms). Smaller pages cost the journal's
+bulk appends, whose leaves and tiles span several pages: 4 KiB pages gave payments +15 % but left appends only
+2.0-2.1x pymerkle, at the edge of that target; 8 KiB keep 2.4x (docs/benchmarks.md, 7 December, evening)."""
+
 
 def make_engine(url: str) -> Engine:
     """Build an engine; SQLite gets WAL, ``synchronous=NORMAL`` and enforced foreign keys (DESIGN.md)."""
@@ -27,9 +34,7 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # Only a new, empty database takes a page size (before WAL is on); an existing one keeps its own.
-            # 16 KiB pages hold a journal tile (16,320 bytes) on one page and write a bulk append in a quarter of
-            # the WAL frames: appends of 10,000 leaves 10-20 % faster when measured (docs/benchmarks.md).
-            cur.execute("PRAGMA page_size=16384")
+            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -40,7 +45,7 @@ def make_engine(url: str) -> Engine:
             # pages are read. Checkpoints: SQLite's own run inside the committing writer's turn, so every writer
             # queued behind it waits for the whole copy (payments' p99 114 ms with a checkpoint at 160 MB, 68 ms at
             # 40 MB, which cost 15 % of their throughput instead). Database.transaction runs a passive checkpoint
-            # after the turn instead (CHECKPOINT_SECONDS); SQLite's at 10,000 pages (160 MB) is only the backstop
+            # after the turn instead (CHECKPOINT_SECONDS); SQLite's at 10,000 pages (80 MB) is only the backstop
             # for writes that do not go through it.
             cur.execute("PRAGMA cache_size=-65536")
             cur.execute("PRAGMA wal_autocheckpoint=10000")

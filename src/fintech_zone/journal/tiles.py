@@ -2,7 +2,7 @@
 
 A tile holds eight levels of the tree, as C2SP's tiled transparency logs group them: tier ``t`` covers levels
 8t .. 8t+7, and its tile ``k`` the nodes at level 8t with indices 256k .. 256k+255 together with every complete
-node above them up to level 8t+7 (128, 64, … 2 of them): 510 hashes, 16 KiB, one row instead of 510. A node at
+node above them up to level 8t+7 (128, 64, … 2 of them): 510 hashes, 16,320 bytes, one row instead of 510. A node at
 level 8t+8 is the first level of the tier above. The right edge's tiles are partial: a tile whose base level holds
 ``w`` < 256 nodes holds ``w >> j`` at its level j, and is written again as the log grows (appends only ever add
 to the end of each level, so a proof for an older size reads the same hashes from it).
