@@ -103,6 +103,7 @@ def test_a_group_is_answered_before_the_wal_is_copied(tmp_path: Path, monkeypatc
 
     def watched_checkpoint(self: Database) -> None:
         answered_at_checkpoint.append(bool(jobs) and all(j.done.is_set() for j in jobs))  # type: ignore[attr-defined]
+        assert self._writers is not None and getattr(self._writers.local, "depth", 0) == 0  # outside the turn
 
     monkeypatch.setattr(GroupCommit, "_commit", watched_commit)
     monkeypatch.setattr(Database, "_checkpoint", watched_checkpoint)
@@ -175,3 +176,49 @@ def test_threads_and_an_event_loop_share_one_leader(scratch: Database) -> None:
     assert asyncio.run(queued()) == 1
     leader.join(timeout=10)
     assert thread_result == [1] and _keys(scratch) == [1, 2]
+
+
+def test_what_arrives_while_another_writer_holds_the_turn_joins_the_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite only: the leader takes its group once the writers' turn is its own, so the payments that queued while
+    # another writer held the turn (here another thread; in a server, the other worker) commit with it.
+    db = Database.from_url(f"sqlite:///{tmp_path / 'gc.db'}")
+    upgrade(db.engine)
+    with db.transaction() as conn:
+        conn.execute(text("CREATE TABLE gc_scratch (k INTEGER PRIMARY KEY)"))
+    group = GroupCommit(db)
+    sizes: list[int] = []
+    real_commit = GroupCommit._commit
+
+    def watched_commit(self: GroupCommit, group_jobs: list[Any]) -> None:
+        sizes.append(len(group_jobs))
+        real_commit(self, group_jobs)
+
+    monkeypatch.setattr(GroupCommit, "_commit", watched_commit)
+
+    def insert(k: int) -> Any:
+        return lambda conn: conn.execute(text("INSERT INTO gc_scratch (k) VALUES (:k)"), {"k": k}).rowcount
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with db.writers_turn():
+            held.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=other_writer)
+    holder.start()
+    assert held.wait(timeout=30)
+    threads = [threading.Thread(target=group.run, args=(insert(k),)) for k in range(1, 6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(group.waiting) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first to arrive leads and waits for the turn; the others queue behind it
+    release.set()
+    for t in [holder, *threads]:
+        t.join(timeout=30)
+    assert sizes == [5]
+    assert _keys(db) == [1, 2, 3, 4, 5]
+    db.dispose()

@@ -99,6 +99,16 @@ class Database:
         if checkpoint:
             self.checkpoint_if_due()
 
+    @contextmanager
+    def writers_turn(self) -> Iterator[None]:
+        """Hold SQLite's writers' turn across several transactions of this thread (``transaction`` inside it does not
+        queue again); nothing to hold on PostgreSQL. Run ``checkpoint_if_due`` after it, not inside."""
+        if self._writers is None:
+            yield
+            return
+        with self._writers.turn():
+            yield
+
     def checkpoint_if_due(self) -> None:
         """Copy SQLite's WAL into the database when the last copy is ``CHECKPOINT_SECONDS`` old; call it outside the
         writers' turn. Nothing to do on PostgreSQL."""
