@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import current_revision, head_revision, upgrade
@@ -38,3 +39,19 @@ def test_timestamps_come_back_in_utc_on_every_backend(db: Database) -> None:
     assert org.created_at is not None
     assert org.created_at.tzinfo is not None and org.created_at.utcoffset() == UTC.utcoffset(None)
     assert abs((org.created_at - before).total_seconds()) < 60
+
+
+def test_the_debtor_wallet_index_holds_only_wallet_payments(db: Database) -> None:
+    # Migration 0010: payments without a wallet (most of them) put no entry, and no page, into it.
+    with db.engine.connect() as conn:
+        indexes = {i["name"]: i for i in inspect(conn).get_indexes("payments")}
+        if db.dialect == "sqlite":
+            sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_payments_debtor_wallet_created_at'"
+            ).scalar_one()
+        else:
+            sql = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_payments_debtor_wallet_created_at'"
+            ).scalar_one()
+    assert indexes["ix_payments_debtor_wallet_created_at"]["column_names"] == ["debtor_wallet", "created_at"]
+    assert "debtor_wallet IS NOT NULL" in sql.replace("(", "").replace(")", "")

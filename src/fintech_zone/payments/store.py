@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 
@@ -100,7 +101,14 @@ payments = Table(
     Index("ix_payments_status_settled_at", "status", "settled_at"),
     Index("ix_payments_debtor_agent_created_at", "debtor_agent", "created_at"),
     Index("ix_payments_creditor_agent_created_at", "creditor_agent", "created_at"),
-    Index("ix_payments_debtor_wallet_created_at", "debtor_wallet", "created_at"),
+    # Only wallet payments: the others would each add an entry, and a page to a group commit (migration 0010).
+    Index(
+        "ix_payments_debtor_wallet_created_at",
+        "debtor_wallet",
+        "created_at",
+        sqlite_where=text("debtor_wallet IS NOT NULL"),
+        postgresql_where=text("debtor_wallet IS NOT NULL"),
+    ),
 )
 
 wallets = Table(
