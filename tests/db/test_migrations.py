@@ -51,7 +51,8 @@ def test_the_debtor_wallet_index_holds_only_wallet_payments(db: Database) -> Non
             ).scalar_one()
         else:
             sql = conn.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_payments_debtor_wallet_created_at'"
+                "SELECT indexdef FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND indexname = 'ix_payments_debtor_wallet_created_at'"
             ).scalar_one()
     assert indexes["ix_payments_debtor_wallet_created_at"]["column_names"] == ["debtor_wallet", "created_at"]
     assert "debtor_wallet IS NOT NULL" in sql.replace("(", "").replace(")", "")
