@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -221,4 +222,39 @@ def test_what_arrives_while_another_writer_holds_the_turn_joins_the_group(
         t.join(timeout=30)
     assert sizes == [5]
     assert _keys(db) == [1, 2, 3, 4, 5]
+    db.dispose()
+
+
+def test_a_writers_turn_that_cannot_be_had_is_every_waiting_payments_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite only: when the turn's lock file fails, the payments get that failure as their answer; none waits on.
+    from fintech_zone.db import engine
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'gc.db'}")
+    upgrade(db.engine)
+
+    @contextmanager
+    def broken_turn(self: Any) -> Iterator[None]:
+        raise OSError("no lock file")
+        yield
+
+    monkeypatch.setattr(engine._SqliteWriterQueue, "turn", broken_turn)
+    group = GroupCommit(db)
+    answers: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            group.run(lambda conn: 1)
+        except OSError as exc:
+            answers.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert [str(a) for a in answers] == ["no lock file"] * 3
+    assert not group.leading and not group.waiting
     db.dispose()

@@ -90,11 +90,7 @@ class Database:
         """One transaction: commits when the block ends, rolls back on any exception, so nothing is half-written.
         ``checkpoint=False``: the caller runs ``checkpoint_if_due`` itself once it has answered whoever waits for
         this commit (a group commit's payments)."""
-        if self._writers is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._writers.turn(), self.engine.begin() as conn:
+        with self.writers_turn(), self.engine.begin() as conn:
             yield conn
         if checkpoint:
             self.checkpoint_if_due()

@@ -96,17 +96,29 @@ class GroupCommit:
             self.leading = True
         return lead
 
+    def _take(self) -> list[_Job[object]]:
+        """The next group; an empty one ends the lead (under the lock, so a job queued later leads anew)."""
+        with self.lock:
+            group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
+            if not group:
+                self.leading = False
+            return group
+
     def _lead(self) -> None:
         try:
             while True:
-                # The group is taken once the writers' turn is ours: what arrives while another process writes
-                # joins it, so each turn carries more payments (docs/benchmarks.md, 7 December, evening).
-                with self.db.writers_turn():
-                    with self.lock:
-                        group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
-                        if not group:
-                            self.leading = False
+                try:
+                    # The group is taken once the writers' turn is ours: what arrives while another process writes
+                    # joins it, so each turn carries more payments (docs/benchmarks.md, 7 December, evening).
+                    with self.db.writers_turn():
+                        if not (group := self._take()):
                             return
+                        self._commit(group)
+                except Exception:
+                    # The turn itself could not be had or given back (its lock file): the next group's transaction
+                    # meets the same failure and answers each of its payments with it, rather than leave them waiting.
+                    if not (group := self._take()):
+                        return
                     self._commit(group)
                 # After the answers and outside the turn: the group's payments are durable and need not wait for
                 # the WAL's copy, and the next writer need not wait for it either.
