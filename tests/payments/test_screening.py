@@ -234,6 +234,32 @@ def test_screen_parties_takes_the_stricter_and_keeps_both() -> None:
     assert (tie.decision, tie.deciding) == (Decision.REJECT, "debtor")
 
 
+def test_a_screener_searches_a_name_once_and_a_new_screener_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    searched: list[str] = []
+    search = ScreeningList._search
+
+    def counting(self: ScreeningList, form: str, query: str, cutoff: float) -> list[tuple[float, list[object]]]:
+        searched.append(query)
+        return search(self, form, query, cutoff)  # type: ignore[arg-type,return-value]
+
+    monkeypatch.setattr(ScreeningList, "_search", counting)
+    screener = Screener(LIST)
+    first = screener.screen("Zhang Wen")
+    once = len(searched)
+    assert once > 0 and first.decision is Decision.REVIEW
+    assert screener.screen_parties("Zhang Wen", "Zhang Wen").debtor is first
+    assert len(searched) == once  # remembered: the same result, no search
+
+    # Another list or other thresholds: another screener, which searches again and decides by its own thresholds.
+    stricter = Screener(LIST, review_threshold=99, reject_threshold=100)
+    assert stricter.screen("Zhang Wen").decision is Decision.CLEAR
+    assert len(searched) == 2 * once
+    # A name that cannot be screened is refused every time, not remembered as a result.
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no letters or digits"):
+            screener.screen("--")
+
+
 # --- list files ---------------------------------------------------------------------------------------------------
 
 HEADER = "id,name,aliases,kind,source\n"

@@ -34,6 +34,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -46,6 +47,11 @@ ALIAS_SEPARATOR = "|"
 # so a fuzzy score would put half the list under review.
 SHORT_NAME_LENGTH = 2
 MAX_HITS = 20
+REMEMBERED_NAMES = 8192
+"""Names a screener remembers its results for. A result depends only on the name, the list and the thresholds,
+which are fixed for a screener (a changed list file builds a new one), and payments repeat their parties' names
+(a merchant, an employer's payroll): each screening costs 40-60 µs of the event loop's time on every payment
+otherwise (docs/benchmarks.md, Payment rails)."""
 _MAX_ROTATED_TOKENS = 4  # 欧阳小明 is four syllables; longer names are companies, whose words don't rotate
 
 Form = Literal["tokens", "compact", "exact"]
@@ -361,9 +367,14 @@ class Screener:
         self.list = screening_list
         self.review_threshold = float(review_threshold)
         self.reject_threshold = float(reject_threshold)
+        # Per screener, so a new list or new thresholds start afresh; results are frozen, so sharing them is safe.
+        self._remembered = lru_cache(maxsize=REMEMBERED_NAMES)(self._screen)
 
     def screen(self, name: str) -> ScreeningResult:
         """Screen one party name; ``ValueError`` when it has no letters or digits (the caller validates names)."""
+        return self._remembered(name)
+
+    def _screen(self, name: str) -> ScreeningResult:
         variants = name_variants(name)
         if not variants:
             raise ValueError(f"name {name!r} has no letters or digits to screen")
