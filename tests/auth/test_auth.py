@@ -244,9 +244,11 @@ def test_cli_unknown_role_exits_2(db_url: str, db: Database, tmp_path: Path) -> 
 
 def test_cli_revoke(db_url: str, db: Database, client: TestClient, tmp_path: Path) -> None:
     token, info = auth.create_token(db, Role.VIEWER)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(ORGS, headers=headers).status_code == 200  # this process now knows the token
     result = run_cli(db_url, tmp_path, "token", "revoke", str(info.id))
     assert result.returncode == 0, result.stderr
-    assert_problem(client.get(ORGS, headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+    assert_problem(client.get(ORGS, headers=headers), 401, "unauthorized")  # revoked by another process: at once
     again = run_cli(db_url, tmp_path, "token", "revoke", str(info.id))
     assert again.returncode == 2
     assert "no active token" in again.stderr and "Traceback" not in again.stderr

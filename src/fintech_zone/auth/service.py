@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from fintech_zone.auth import store
+from fintech_zone.auth import known_tokens, store
 from fintech_zone.auth.model import TOKEN_PREFIX, Principal, Role, TokenInfo, check_token_request, hash_token
 from fintech_zone.db import Database
 from fintech_zone.errors import NotFound
@@ -27,11 +27,20 @@ def create_token(db: Database, role: Role, org_id: str | None = None, name: str 
 def authenticate(db: Database, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    token_hash = hash_token(token)
+    known = known_tokens.for_database(db)
+    if known is not None:
+        mark = known.current()  # before the read (known_tokens)
+        if (principal := known.get(token_hash)) is not None:
+            return principal
     with db.single_read() as conn:  # one statement: no transaction's round trips on every request
-        info = store.find_by_hash(conn, hash_token(token))
+        info = store.find_by_hash(conn, token_hash)
     if info is None or info.revoked_at is not None:
         return None
-    return Principal(info.id, info.role, info.org_id, info.name)
+    principal = Principal(info.id, info.role, info.org_id, info.name)
+    if known is not None:
+        known.keep(token_hash, principal, mark)
+    return principal
 
 
 def principal_for(db: Database, token_id: int) -> Principal | None:
@@ -49,6 +58,12 @@ def list_tokens(db: Database) -> list[TokenInfo]:
 
 
 def revoke_token(db: Database, token_id: int) -> None:
+    """Revoke; every process serving the database refuses the token from its next request (known_tokens)."""
+    known = known_tokens.for_database(db)
+    if known is not None:
+        known.mark.advance()  # before the commit too, so a look-up racing it keeps nothing (known_tokens)
     with db.transaction() as conn:
         if not store.revoke(conn, token_id, datetime.now(UTC)):
             raise NotFound(f"no active token with id {token_id}")
+    if known is not None:
+        known.mark.advance()

@@ -74,7 +74,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writers = _SqliteWriterQueue.for_engine(engine)
+        writers = self.beside_file(".writers")
+        self._writers = _SqliteWriterQueue(writers) if writers is not None else None
         self._checkpointed = time.monotonic()
 
     @classmethod
@@ -84,6 +85,14 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def beside_file(self, suffix: str) -> str | None:
+        """The path of a file beside a SQLite database file (its name plus ``suffix``), through which the processes
+        serving it coordinate; None for PostgreSQL and for in-memory or URI-named SQLite databases."""
+        path = self.engine.url.database
+        if self.dialect != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+            return None
+        return os.path.abspath(path) + suffix
 
     @contextmanager
     def transaction(self, checkpoint: bool = True) -> Iterator[Connection]:
@@ -165,13 +174,6 @@ class _SqliteWriterQueue:
         self.threads = threading.RLock()
         self.local = threading.local()
         self.fd: int | None = None
-
-    @classmethod
-    def for_engine(cls, engine: Engine) -> _SqliteWriterQueue | None:
-        path = engine.url.database
-        if engine.dialect.name != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
-            return None
-        return cls(os.path.abspath(path) + ".writers")
 
     @contextmanager
     def turn(self) -> Iterator[None]:
