@@ -364,3 +364,40 @@ def test_a_listed_name_always_rejects_against_its_own_list(name: str) -> None:
     screening_list = ScreeningList([entry("P-1", name), *LIST.entries])
     result = Screener(screening_list, review_threshold=99, reject_threshold=100).screen(name)
     assert (result.decision, result.score, result.entry_id) == (Decision.REJECT, 100.0, "P-1")
+
+
+def test_a_replaced_list_file_is_used_once_the_check_interval_has_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from fintech_zone.payments import screening_config
+    from fintech_zone.settings import Settings
+
+    clock = [5000.0]
+    monkeypatch.setattr(screening_config, "monotonic", lambda: clock[0])
+    listed = write(tmp_path, HEADER + "X-1,Zhang Wei,,individual,L\n")
+    configured = Settings(screening_list=listed)
+    first = screening_config.screener_for(configured)
+    assert first.screen("Zhang Wei").decision is Decision.REJECT
+
+    listed.write_text(HEADER + "X-2,Wang Fang,,individual,L\n", encoding="utf-8")
+    os.utime(listed, ns=(1, 1))  # a different modification time, however fast the file system's clock ticks
+    stats: list[Path] = []
+    stat = Path.stat
+
+    def counting(self: Path, **kw: bool) -> os.stat_result:
+        stats.append(self)
+        return stat(self, **kw)
+
+    monkeypatch.setattr(Path, "stat", counting)
+    clock[0] += screening_config.CHECK_SECONDS / 2
+    assert screening_config.screener_for(configured) is first  # within the interval: the file is not looked at
+    assert stats == []
+    clock[0] += screening_config.CHECK_SECONDS
+    replaced = screening_config.screener_for(configured)
+    assert replaced is not first and stats
+    assert (replaced.screen("Zhang Wei").decision, replaced.screen("Wang Fang").decision) == (
+        Decision.CLEAR,
+        Decision.REJECT,
+    )

@@ -48,8 +48,8 @@ CentralBank = Annotated[Principal, Depends(require(Role.PARTICIPANT))]
 
 
 async def get_screener(request: Request) -> PartyScreener:
-    # On the event loop rather than a worker thread (see web.security's DB): the screener is cached, and only a
-    # changed list file is read again, once.
+    # On the event loop rather than a worker thread (see web.security's DB): the screener is cached, its list file
+    # looked at once a second, and only a changed one is read again.
     return screener_for(request.app.state.settings)
 
 
