@@ -12,6 +12,7 @@ from sqlalchemy import update
 from fintech_zone.app import create_app
 from fintech_zone.db import Database
 from fintech_zone.payments import fx_store
+from fintech_zone.payments.schemas import PaymentOut
 from fintech_zone.payments.screening import Screener, load_list
 from fintech_zone.settings import Settings
 from tests.payments.conftest import Rails
@@ -141,6 +142,10 @@ def test_a_cross_border_payment_settles_both_legs_and_is_idempotent_by_uetr(rail
     r = rails.post(PAYMENTS, rails.payment(quote_id=q["id"]), "cq-bank")
     assert r.status_code == 201 and (r.json()["status"], r.json()["reason"]) == ("rejected", "NARR")
     assert "used by another payment" in r.json()["reason_detail"]
+    assert r.content == rails.get(f"{PAYMENTS}/{r.json()['uetr']}", "cq-bank").content  # a rejection's JSON too
+    # Both are written from models built without validation (PaymentOut.of): what they write validates, unchanged.
+    for written in (again.content, r.content):
+        assert PaymentOut.model_validate_json(written).model_dump_json().encode() == written
     assert rails.get(f"{PAYMENTS}/{body['uetr']}", "sg-bank").json()["status"] == "settled"
     rails.supply_agrees("CNY")
     rails.supply_agrees("SGD")

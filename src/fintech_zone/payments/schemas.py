@@ -228,7 +228,8 @@ class DecisionOut(BaseModel):
 
     @classmethod
     def of(cls, d: Decision) -> DecisionOut:
-        return cls(
+        # Built without validation (model_construct), as PaymentOut.of: the values are the model's own, typed.
+        return cls.model_construct(
             status=d.status.value, reason=d.reason.value if d.reason else None, detail=d.detail, at=d.at, actor=d.actor
         )
 
@@ -260,16 +261,19 @@ class PaymentOut(BaseModel):
 
     @classmethod
     def of(cls, p: Payment) -> PaymentOut:
+        # Without validation (model_construct): every value comes typed from the payment as recorded, and validating
+        # them again cost a tenth of a payment request's time on the event loop (docs/benchmarks.md, Payment rails).
+        # tests/payments/test_payments_api.py holds this JSON equal to the validated model's.
         r = p.request
-        return cls(
+        return cls.model_construct(
             uetr=r.uetr,
             status=p.status.value,
             reason=p.reason.value if p.reason else None,
             reason_detail=p.reason_detail,
             debtor_agent=r.debtor_agent,
             creditor_agent=r.creditor_agent,
-            debtor=PartyIO(name=r.debtor.name, account=r.debtor.account),
-            creditor=PartyIO(name=r.creditor.name, account=r.creditor.account),
+            debtor=PartyIO.model_construct(name=r.debtor.name, account=r.debtor.account),
+            creditor=PartyIO.model_construct(name=r.creditor.name, account=r.creditor.account),
             source_asset=r.source_asset,
             source_amount=r.source_amount,
             target_asset=r.target_asset,
