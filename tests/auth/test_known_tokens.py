@@ -104,3 +104,28 @@ def test_nothing_is_kept_without_a_database_file(tmp_path: Path) -> None:
 
 def auth_principal() -> Principal:
     return Principal(1, Role.VIEWER, None, "test")
+
+
+def test_a_revocation_whose_mark_cannot_be_written_revokes_nothing(
+    db_url: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fintech_zone.errors import Conflict
+
+    token, info = auth.create_token(db, Role.OPERATOR)
+    assert auth.authenticate(db, token) is not None
+
+    def unwritable(self: known_tokens.RevocationMark, path: str) -> None:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(known_tokens.RevocationMark, "__init__", unwritable)
+    other = Database.from_url(db_url)  # a process that cannot open the mark (another user, a read-only directory)
+    try:
+        if db.dialect == "sqlite":
+            with pytest.raises(Conflict, match="revocations"):
+                auth.revoke_token(other, info.id)
+            assert auth.authenticate(db, token) is not None  # nothing revoked, so nothing for servers to miss
+        else:  # PostgreSQL needs no mark: every request reads its token
+            auth.revoke_token(other, info.id)
+            assert auth.authenticate(db, token) is None
+    finally:
+        other.dispose()

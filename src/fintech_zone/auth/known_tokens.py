@@ -90,7 +90,7 @@ _by_database_lock = threading.Lock()
 
 def for_database(db: Database) -> KnownTokens | None:
     """The process's known tokens for ``db``; None where every request reads its token (PostgreSQL, in-memory or
-    URI-named SQLite, or a mark file that cannot be made)."""
+    URI-named SQLite, or a mark file that cannot be made: then ``auth.service.revoke_token`` refuses to revoke)."""
     try:
         return _by_database[db]
     except KeyError:

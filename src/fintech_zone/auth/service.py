@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fintech_zone.auth import known_tokens, store
 from fintech_zone.auth.model import TOKEN_PREFIX, Principal, Role, TokenInfo, check_token_request, hash_token
 from fintech_zone.db import Database
-from fintech_zone.errors import NotFound
+from fintech_zone.errors import Conflict, NotFound
 from fintech_zone.registry import service as registry
 
 
@@ -60,6 +60,10 @@ def list_tokens(db: Database) -> list[TokenInfo]:
 def revoke_token(db: Database, token_id: int) -> None:
     """Revoke; every process serving the database refuses the token from its next request (known_tokens)."""
     known = known_tokens.for_database(db)
+    if known is None and (path := db.beside_file(".revocations")) is not None:
+        # Servers keep the tokens they know until this file's mark moves: a revocation they cannot learn of would
+        # go on working there for up to a minute.
+        raise Conflict(f"cannot write {path}, through which running servers learn of revocations: nothing revoked")
     if known is not None:
         known.mark.advance()  # before the commit too, so a look-up racing it keeps nothing (known_tokens)
     with db.transaction() as conn:
