@@ -77,7 +77,7 @@ class KnownTokens:
 
     def keep(self, token_hash: str, principal: Principal, mark: bytes) -> None:
         with self.lock:
-            if mark != self.mark.read() or mark != self.seen:  # revoked meanwhile: keep nothing read before it
+            if mark != self.mark.read():  # revoked meanwhile: keep nothing read before it
                 return
             if len(self.known) >= MAX_KNOWN:
                 self.known.clear()
