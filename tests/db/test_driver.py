@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
-from fintech_zone.db.driver import Driver, savepoint
+from fintech_zone.db.driver import FEW, Driver, savepoint
 from fintech_zone.payments.store import decisions, payments
 
 COLUMNS = ("uetr", "seq", "status", "reason", "detail", "at", "actor")
@@ -86,3 +86,19 @@ def test_core_savepoints_nest_inside_a_driver_savepoint(db: Database) -> None:
                 _payment(conn, "outer lost")
             raise ValueError
     assert _uetrs(db) == ["inner kept"]
+
+
+@pytest.mark.parametrize("n", [1, 2, FEW, FEW + 1, 3 * FEW])
+def test_any_of_matches_the_same_rows_named_one_by_one_or_as_one_array(db: Database, n: int) -> None:
+    # Up to FEW values, SQLite names each (IN (?, ?)); more go as one JSON array, PostgreSQL's always as one array.
+    uetrs = [f"00000000-0000-4000-8000-{k:012d}" for k in range(3 * FEW + 2)]
+    with db.transaction() as conn:
+        for uetr in uetrs:
+            _payment(conn, uetr)
+        with Driver(conn) as driver:
+            where, params = driver.any_of(uetrs[:n])
+            driver.cursor.execute(f"SELECT uetr FROM payments WHERE uetr {where}", params)
+            found = sorted(u for (u,) in driver.cursor.fetchall())
+        conn.rollback()
+    assert found == uetrs[:n]
+    assert ("json_each" in where) == (db.dialect == "sqlite" and n > FEW)

@@ -18,6 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
 
+FEW = 8
+"""Up to this many values, ``any_of`` on SQLite names each (``IN (?, ?)``): two ids that way cost 4.2 µs against
+6.7 µs through ``json_each``, and a payment's writers' turn runs several such reads. One cached statement per
+count."""
+
 
 class Driver:
     """The driver's cursor in ``conn``'s transaction (same connection, so it sees and joins that transaction) and
@@ -35,11 +40,13 @@ class Driver:
     def __exit__(self, *exc: object) -> None:
         self.cursor.close()
 
-    def any_of(self, values: Sequence[Any]) -> tuple[str, Any]:
-        """A ``column <this>`` condition matching any of ``values``, and its one parameter."""
+    def any_of(self, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """A ``column <this>`` condition matching any of ``values``, and its parameters."""
         if self.sqlite:
-            return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
-        return "= ANY(%s)", list(values)
+            if 0 < len(values) <= FEW:
+                return f"IN ({', '.join('?' * len(values))})", tuple(values)
+            return "IN (SELECT value FROM json_each(?))", (json.dumps(list(values)),)
+        return "= ANY(%s)", (list(values),)
 
     def select_typed(self, table: Table, where: str, params: Sequence[Any], tail: str = "") -> list[Any]:
         """Rows of ``table`` where ``where`` holds (``{m}`` marks each of ``params``), every column in the table's

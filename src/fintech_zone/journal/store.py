@@ -189,8 +189,8 @@ def append(
         partial = [k for k in changed if tiles.holds_nodes(k, size)]
         old: dict[int, bytes] = {}
         if partial:
-            where, param = driver.any_of(partial)
-            driver.cursor.execute(f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}", (param,))
+            where, params = driver.any_of(partial)
+            driver.cursor.execute(f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}", params)
             old = {int(k): bytes(h) for k, h in driver.cursor.fetchall()}
         rows = [(k, tiles.merged(old.get(k), added)) for k, added in changed.items()]
         driver.cursor.executemany(
@@ -237,7 +237,7 @@ def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> Stored
     (docs/benchmarks.md)."""
     where_is = {p: tiles.locate(*p) for p in set(parts)}
     driver = Driver(conn)
-    where, param = driver.any_of(sorted({k for k, _, _ in where_is.values()}))
+    where, params = driver.any_of(sorted({k for k, _, _ in where_is.values()}))
     sql = (
         f"SELECT tile, hashes FROM {tile_table.name} WHERE tile {where}"
         f" UNION ALL SELECT -1 - tree_size, frontier FROM {state.name} WHERE id = 1"
@@ -245,7 +245,7 @@ def subtree_hashes(conn: Connection, parts: Iterable[tuple[int, int]]) -> Stored
     found = StoredNodes()
     got: dict[int, bytes] = {}
     try:
-        driver.cursor.execute(sql, (param,))
+        driver.cursor.execute(sql, params)
         for k, blob in driver.cursor.fetchall():
             if k < 0:
                 found.tree_size = -1 - k

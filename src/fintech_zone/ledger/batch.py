@@ -53,7 +53,7 @@ class Batch:
         if not self.in_chain:
             return account
         self._remember(self.book.accounts, account.id)  # type: ignore[arg-type]
-        copy = replace(account)
+        copy = account.copy()
         self.book.accounts[account.id] = copy
         return copy
 

@@ -52,9 +52,9 @@ def _select(
     if not found:
         return []
     with Driver(conn) as driver:
-        where, param = driver.any_of(found)
+        where, params = driver.any_of(found)
         sql = f"SELECT {columns} FROM {table.name} WHERE {id_column} {where}{tail.format(m=driver.mark)}"
-        driver.cursor.execute(sql, (param, *more))
+        driver.cursor.execute(sql, (*params, *more))
         return list(driver.cursor.fetchall())
 
 

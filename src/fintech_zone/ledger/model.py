@@ -70,6 +70,14 @@ class Account:
     credits_posted: int = 0
     timestamp: int = 0
 
+    def copy(self) -> Account:
+        # Positional: dataclasses.replace walks the fields and passes keywords, six times the cost (1.8 µs against
+        # 0.3), and a cross-border payment copies eight accounts in its writers' turn.
+        return Account(
+            self.id, self.ledger, self.code, self.flags, self.owner_id, self.debits_pending, self.debits_posted,
+            self.credits_pending, self.credits_posted, self.timestamp,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class NewAccount:

@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -86,7 +86,7 @@ def accounts_in(conn: Connection, ids: Sequence[str]) -> dict[str, Account]:
     found = batch_store.load_accounts(conn, ids)
     session: _Deferred | None = conn.info.get(_DEFERRED)
     if session is not None and session.book is not None:
-        found.update((i, replace(a)) for i, a in session.book.accounts.items() if i in found)
+        found.update((i, a.copy()) for i, a in session.book.accounts.items() if i in found)
     return found
 
 
@@ -179,7 +179,7 @@ class _Deferred:
         pendings = {e.id for e in events} | {e.pending_id for e in events if e.pending_id}
         for pending_id in pendings.intersection(book.transfers):
             accounts |= {book.transfers[pending_id].debit_account_id, book.transfers[pending_id].credit_account_id}
-        saved = {i: replace(book.accounts[i]) for i in accounts.intersection(book.accounts)}
+        saved = {i: book.accounts[i].copy() for i in accounts.intersection(book.accounts)}
         saved_pendings = {i: book.pendings.get(i) for i in pendings}
         outcome = engine.create_transfers(book, events, _now(book.last_timestamp))
         self.applied.append((outcome, saved, saved_pendings))

@@ -123,7 +123,8 @@ def _submit_in(
     if actor_org is not None and actor_org != request.debtor_agent:
         raise Forbidden("a participant sends payments as their debtor agent only")
     debtor_agent, creditor_agent = agents[request.debtor_agent], agents[request.creditor_agent]
-    request = replace(request, demo=debtor_agent.demo)  # demo-ness is the participants', not the caller's
+    if request.demo != debtor_agent.demo:  # demo-ness is the participants', not the caller's
+        request = replace(request, demo=debtor_agent.demo)
     draft = Draft(request, at, actor_org or "operator", [])
     draft.step(Status.RECEIVED, f"received from {debtor_agent.id} ({debtor_agent.bic})", actor=draft.actor)
     quote, consumed = None, False

@@ -171,8 +171,8 @@ def participants_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Partic
     # On the driver's cursor (db/driver.py): a payment reads its agents inside the writers' turn (through
     # agent_cache, the first time).
     with Driver(conn) as driver:
-        where, param = driver.any_of(list(set(ids)))
-        rows = driver.select_typed(participants, f"id {where}", (param,))
+        where, params = driver.any_of(list(set(ids)))
+        rows = driver.select_typed(participants, f"id {where}", params)
     return {r.id: _participant(r) for r in rows}
 
 
