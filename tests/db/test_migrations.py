@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from fintech_zone.db import Database
 from fintech_zone.db.migrate import current_revision, head_revision, upgrade
+from fintech_zone.payments.fx_store import quotes
+from fintech_zone.payments.store import participants
 from fintech_zone.registry import service as registry
 from fintech_zone.registry.model import NewOrganisation
 from fintech_zone.registry.search_store import is_search_structure
+from fintech_zone.registry.store import organisations
 from fintech_zone.tables import metadata
 
 
@@ -56,3 +59,43 @@ def test_the_debtor_wallet_index_holds_only_wallet_payments(db: Database) -> Non
             ).scalar_one()
     assert indexes["ix_payments_debtor_wallet_created_at"]["column_names"] == ["debtor_wallet", "created_at"]
     assert "debtor_wallet IS NOT NULL" in sql.replace("(", "").replace(")", "")
+
+
+def test_a_quotes_consumer_is_not_a_unique_key_and_0011_keeps_the_quotes(fresh_url: str) -> None:
+    # Migration 0011: one payment consumes one quote by construction; the unique index only cost a page a payment.
+    fresh = Database.from_url(fresh_url)
+    try:
+        upgrade(fresh.engine, "0010")
+        at = datetime(2026, 12, 7, tzinfo=UTC)
+        with fresh.transaction() as conn:
+            conn.execute(
+                insert(organisations).values(
+                    id="fx", kind="fintech", jurisdiction="SG", name_en="FX", name_zh="FX", sector="payments",
+                    created_at=at, updated_at=at,
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(participants).values(
+                    id="fx", bic="LIONSGSGXXX", role="fx_provider", jurisdiction="SG", joined_at=at, demo=True
+                )
+            )
+            for k, consumer in enumerate(["u-1", None, "u-2"]):
+                conn.execute(
+                    insert(quotes).values(
+                        id=f"q-{k}", provider_id="fx", source_asset="CNY", target_asset="SGD", source_amount=100,
+                        target_amount=19, rate="0.19", fees=0, created_at=at, expires_at=at, consumed_by=consumer,
+                    )
+                )  # fmt: skip
+        before = _quotes(fresh)
+        upgrade(fresh.engine)
+        assert _quotes(fresh) == before and len(before) == 3
+        with fresh.engine.connect() as conn:
+            assert inspect(conn).get_unique_constraints("payments_fx_quotes") == []
+            assert not any(i["unique"] for i in inspect(conn).get_indexes("payments_fx_quotes"))
+    finally:
+        fresh.dispose()
+
+
+def _quotes(db: Database) -> list[tuple[object, ...]]:
+    with db.read() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM payments_fx_quotes ORDER BY id").all()]

@@ -50,7 +50,7 @@ quotes = Table(
     Column("fees", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
-    Column("consumed_by", String(36), nullable=True, unique=True),
+    Column("consumed_by", String(36), nullable=True),  # not unique: migration 0011
 )
 
 
