@@ -3,8 +3,8 @@
 A Core statement costs about 0.1–0.3 ms of Python before the database sees it; the ledger's batches, the journal's
 appends and proofs and a pilot's boundary check run a few statements each, many times a second, and that cost was
 most of theirs (docs/benchmarks.md). Those statements are written here for the two drivers' own parameter styles:
-sqlite3's ``?`` and psycopg's ``%s``; a set of values is one JSON array on SQLite (``json_each``) and one array on
-PostgreSQL (``ANY``).
+sqlite3's ``?`` and psycopg's ``%s``; a set of values is one array on PostgreSQL (``ANY``), and on SQLite a
+parameter each when there are few, one JSON array (``json_each``) when there are more.
 """
 
 from __future__ import annotations
