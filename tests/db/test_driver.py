@@ -102,3 +102,15 @@ def test_any_of_matches_the_same_rows_named_one_by_one_or_as_one_array(db: Datab
         conn.rollback()
     assert found == uetrs[:n]
     assert ("json_each" in where) == (db.dialect == "sqlite" and n > FEW)
+
+
+def test_any_of_takes_values_orjson_refuses_on_sqlite(db: Database) -> None:
+    # A lone surrogate and an integer beyond 64 bits: orjson refuses both, the standard library's JSON writes them.
+    odd = ["\ud800", 2**70, *(f"v{k}" for k in range(FEW))]
+    with db.transaction() as conn, Driver(conn) as driver:
+        where, params = driver.any_of(odd)
+        if db.dialect == "sqlite":
+            driver.cursor.execute(f"SELECT count(*) FROM json_each(?) WHERE value {where}", (*params, *params))
+            assert driver.cursor.fetchone() == (len(odd),)
+        conn.rollback()
+    assert ("json_each" in where) == (db.dialect == "sqlite")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Dialect, Table
 
 FEW = 8
@@ -45,7 +46,7 @@ class Driver:
         if self.sqlite:
             if 0 < len(values) <= FEW:
                 return f"IN ({', '.join('?' * len(values))})", tuple(values)
-            return "IN (SELECT value FROM json_each(?))", (json.dumps(list(values)),)
+            return "IN (SELECT value FROM json_each(?))", (_json_array(values),)
         return "= ANY(%s)", (list(values),)
 
     def select_typed(self, table: Table, where: str, params: Sequence[Any], tail: str = "") -> list[Any]:
@@ -74,6 +75,15 @@ class Driver:
             columns,
             [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows],
         )
+
+
+def _json_array(values: Sequence[Any]) -> str:
+    # orjson writes a ledger batch's 8,190 ids several times faster than the standard library, but refuses what
+    # JSON cannot hold as is (a lone surrogate, an integer beyond 64 bits); the standard library escapes those.
+    try:
+        return orjson.dumps(list(values)).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(list(values))
 
 
 @contextmanager

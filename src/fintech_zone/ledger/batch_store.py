@@ -44,11 +44,10 @@ def _storable(values: Iterable[str | None]) -> list[str]:
 
 
 def _select(
-    conn: Connection, columns: str, table: Table, id_column: str, ids: Iterable[str | None], tail: str = "", *more: Any
+    conn: Connection, columns: str, table: Table, id_column: str, found: list[str], tail: str = "", *more: Any
 ) -> list[Any]:
-    """Rows of ``table`` whose ``id_column`` is one of ``ids``; ``tail`` adds to the statement (``{m}`` for each of
-    its parameters ``more``)."""
-    found = _storable(ids)
+    """Rows of ``table`` whose ``id_column`` is one of ``found`` (storable ids, ``_storable``); ``tail`` adds to the
+    statement (``{m}`` for each of its parameters ``more``)."""
     if not found:
         return []
     with Driver(conn) as driver:
@@ -74,28 +73,37 @@ def load_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
     sets = ACCOUNT_FLAG_SETS
     return {
         i: Account(i, ledger, code, sets[flags], owner, dp, dpo, cp, cpo, ts)
-        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _select(conn, ACCOUNT_COLUMNS, accounts, "id", ids)
+        for i, ledger, code, flags, owner, dp, dpo, cp, cpo, ts in _select(
+            conn, ACCOUNT_COLUMNS, accounts, "id", _storable(ids)
+        )
     }
 
 
 def load_transfers(conn: Connection, ids: Iterable[str | None]) -> dict[str, Transfer]:
+    return _transfers(conn, _storable(ids))
+
+
+def _transfers(conn: Connection, found: list[str]) -> dict[str, Transfer]:
     sets = TRANSFER_FLAG_SETS
     return {
         i: Transfer(i, dr, cr, amount, ledger, code, sets[flags], pending_id, timeout, ref, user_data, ts, requested)
         for i, dr, cr, amount, ledger, code, flags, pending_id, timeout, ref, user_data, ts, requested in _select(
-            conn, TRANSFER_COLUMNS, transfers, "id", ids
+            conn, TRANSFER_COLUMNS, transfers, "id", found
         )
     }
 
 
 def load_pendings(conn: Connection, ids: Iterable[str | None]) -> dict[str, Pending]:
-    rows = _select(conn, "transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", ids)
+    rows = _select(conn, "transfer_id, state, expires_at, posted_amount", pendings, "transfer_id", _storable(ids))
     return {i: Pending(i, PendingState(state), expires, posted) for i, state, expires, posted in rows}
 
 
 def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, str]:
-    rows = _select(conn, "id, result", failed, "id", ids, " AND kind = {m}", kind)
-    return dict(rows)
+    return _failed(conn, kind, _storable(ids))
+
+
+def _failed(conn: Connection, kind: str, found: list[str]) -> dict[str, str]:
+    return dict(_select(conn, "id, result", failed, "id", found, " AND kind = {m}", kind))
 
 
 def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp: int) -> None:
@@ -144,7 +152,6 @@ _SET_CLOCK = update(clock).where(clock.c.id == 1).values(last_timestamp=bindpara
 
 
 def _insert_transfers(driver: Driver, new: list[Transfer]) -> None:
-    _insert_postings(driver, new)
     codes = TRANSFER_FLAG_CODES
     rows = [
         (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, codes[t.flags], t.pending_id,
@@ -154,41 +161,42 @@ def _insert_transfers(driver: Driver, new: list[Transfer]) -> None:
     if driver.sqlite:
         marks = ", ".join("?" * 13)
         driver.cursor.executemany(f"INSERT INTO {transfers.name} ({TRANSFER_COLUMNS}) VALUES ({marks})", rows)
-        return
-    with driver.cursor.copy(f"COPY {transfers.name} ({TRANSFER_COLUMNS}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    else:
+        with driver.cursor.copy(f"COPY {transfers.name} ({TRANSFER_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    _insert_postings(driver, new)
 
 
 def _insert_postings(driver: Driver, new: list[Transfer]) -> None:
-    """A posting per side of each transfer (``new`` is in time order, after every stored transfer), in the latest
-    segment while it has room, else in a new one that starts with this batch. (Many small batches thus share a
-    segment, and a page of an account's transfers needs one look-up per 65,536 postings, not one per batch.)"""
+    """A posting per side of each transfer (``new`` is in time order, after every stored transfer, and already
+    written), in the latest segment while it has room, else in a new one that starts with this batch. (Many small
+    batches thus share a segment, and a page of an account's transfers needs one look-up per 65,536 postings, not
+    one per batch.) The database copies them from the transfers just written, their span of timestamps: no row
+    crosses the driver."""
     m = driver.mark
     driver.cursor.execute(f"SELECT segment, postings FROM {segments.name} ORDER BY segment DESC LIMIT 1")
     latest = driver.cursor.fetchone()
     count = 2 * len(new)
+    first, last = new[0].timestamp, new[-1].timestamp
     if latest is not None and latest[1] + count <= store.SEGMENT_POSTINGS:
         segment = latest[0]
         driver.cursor.execute(
             f"UPDATE {segments.name} SET last_timestamp = {m}, postings = postings + {m} WHERE segment = {m}",
-            (new[-1].timestamp, count, segment),
+            (last, count, segment),
         )
     else:
-        segment = new[0].timestamp
+        segment = first
         driver.cursor.execute(
             f"INSERT INTO {segments.name} (segment, last_timestamp, postings) VALUES ({m}, {m}, {m})",
-            (segment, new[-1].timestamp, count),
+            (segment, last, count),
         )
-    rows = [(segment, t.debit_account_id, t.timestamp) for t in new]
-    rows += [(segment, t.credit_account_id, t.timestamp) for t in new]
-    columns = f"{postings.name} (segment, account_id, timestamp)"
-    if driver.sqlite:
-        driver.cursor.executemany(f"INSERT INTO {columns} VALUES (?, ?, ?)", rows)
-        return
-    with driver.cursor.copy(f"COPY {columns} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    span = f"FROM {transfers.name} WHERE timestamp BETWEEN {m} AND {m}"
+    driver.cursor.execute(
+        f"INSERT INTO {postings.name} (segment, account_id, timestamp)"
+        f" SELECT {m}, debit_account_id, timestamp {span} UNION ALL SELECT {m}, credit_account_id, timestamp {span}",
+        (segment, first, last, segment, first, last),
+    )
 
 
 def _update_balances(driver: Driver, changed: list[Account]) -> None:
@@ -251,9 +259,9 @@ def load_book_for_transfers(
 def extend_book(conn: Connection, book: Book, events: Sequence[Transfer], expired: Sequence[str] = ()) -> None:
     """Read into ``book`` what ``events`` (and the expiry of the pending transfers ``expired``) may touch and it
     does not hold yet: what it holds is newer than the database while a deferred batch has not been written."""
-    ids = [e.id for e in events]
-    pending_ids = [e.pending_id for e in events if e.pending_id]
-    loaded = load_transfers(conn, [i for i in (*ids, *pending_ids, *expired) if i not in book.transfers])
+    ids = _storable(e.id for e in events)  # checked once for both look-ups of them
+    pending_ids = _storable(e.pending_id for e in events)
+    loaded = _transfers(conn, [i for i in {*ids, *pending_ids, *expired} if i not in book.transfers])
     book.transfers.update(loaded)
     account_ids = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
     account_ids |= {t.debit_account_id for t in loaded.values()} | {t.credit_account_id for t in loaded.values()}
@@ -261,4 +269,4 @@ def extend_book(conn: Connection, book: Book, events: Sequence[Transfer], expire
     if account_ids:
         book.accounts.update(load_accounts(conn, account_ids))
     book.pendings.update(load_pendings(conn, [i for i in (*pending_ids, *expired) if i not in book.pendings]))
-    book.failed.update(load_failed(conn, "transfer", [i for i in ids if i not in book.failed]))
+    book.failed.update(_failed(conn, "transfer", [i for i in ids if i not in book.failed]))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fintech_zone.db import Database
 from fintech_zone.errors import Conflict, FieldError, InvalidInput, NotFound
+from fintech_zone.gc_pause import gc_paused
 from fintech_zone.journal import service as journal
 from fintech_zone.ledger import account_cache, batch_store, engine, store
 from fintech_zone.ledger.journal_leaf import batch_entry
@@ -128,7 +129,7 @@ def _apply_accounts(conn: Connection, events: Sequence[NewAccount], last: int) -
 def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResult]:
     _check_batch(events)
     cache = account_cache.for_database(db)
-    with db.transaction() as conn:
+    with gc_paused(), db.transaction() as conn:
         journal.lock_in(conn)
         last = store.lock_clock(conn)
         book, outcome = _apply_transfers(conn, events, last, cache.take(last))
