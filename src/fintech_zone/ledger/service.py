@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -40,6 +41,14 @@ CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 class EventResult(NamedTuple):  # a tuple: a batch makes thousands of them
     id: str
     result: str
+
+
+_event_result = partial(tuple.__new__, EventResult)
+
+
+def _event_results(events: Sequence[Transfer | NewAccount], results: list[str]) -> list[EventResult]:
+    # Made by tuple.__new__ from C: the named tuple's own constructor is a Python function (0.2 µs an event).
+    return list(map(_event_result, zip([e.id for e in events], results, strict=True)))
 
 
 def _check_batch(events: Sequence[object]) -> None:
@@ -123,7 +132,7 @@ def _apply_accounts(conn: Connection, events: Sequence[NewAccount], last: int) -
     outcome = engine.create_accounts(book, events, _now(last), owners)
     batch_store.write_outcome(conn, outcome, "account", book.last_timestamp)
     _journal(conn, "account", [outcome])
-    return list(map(EventResult, [e.id for e in events], outcome.results))
+    return _event_results(events, outcome.results)
 
 
 def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResult]:
@@ -134,7 +143,7 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
         last = store.lock_clock(conn)
         book, outcome = _apply_transfers(conn, events, last, cache.take(last))
     cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
-    return list(map(EventResult, [e.id for e in events], outcome.results))
+    return _event_results(events, outcome.results)
 
 
 def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[EventResult]:
@@ -150,7 +159,7 @@ def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[Ev
         journal.lock_in(conn)
         last = store.lock_clock(conn)
         _, outcome = _apply_transfers(conn, events, last, None)
-    return list(map(EventResult, [e.id for e in events], outcome.results))
+    return _event_results(events, outcome.results)
 
 
 _DEFERRED = "fintech_zone.ledger.deferred"
