@@ -1,5 +1,6 @@
-"""Migrations 0004 (no foreign keys from transfers to accounts) and 0005 (postings per batch instead of two account
-indexes) keep every ledger row, up and down, and the ledger works on the result."""
+"""Migrations 0004 (no foreign keys from transfers to accounts), 0005 (postings per batch instead of two account
+indexes) and 0012 (transfers keyed by their timestamp) keep every ledger row, up and down, and the ledger works on
+the result."""
 
 from __future__ import annotations
 
@@ -69,5 +70,48 @@ def test_0004_and_0005_go_up_and_down_with_the_rows_intact(fresh_url: str) -> No
         upgrade(fresh.engine)  # to head: later migrations leave the ledger's rows alone
         assert current_revision(fresh.engine) == head_revision(fresh.engine)
         assert [t.id for t in service.account_transfers(fresh, "b", None, 10).items] == ["t1", "t2", "t3"]
+    finally:
+        fresh.dispose()
+
+
+def _keys(db: Database) -> tuple[list[str], list[list[str]]]:
+    found = inspect(db.engine)
+    primary = found.get_pk_constraint("ledger_transfers")["constrained_columns"]
+    unique = sorted(c["column_names"] for c in found.get_unique_constraints("ledger_transfers"))
+    return primary, unique
+
+
+def test_0012_keys_transfers_by_timestamp_up_and_down_with_the_rows_intact(fresh_url: str) -> None:
+    fresh = Database.from_url(fresh_url)
+    try:
+        upgrade(fresh.engine, "0011")
+        with fresh.transaction() as conn:
+            for sql in ROWS_0003:
+                conn.exec_driver_sql(sql)
+            conn.exec_driver_sql("INSERT INTO ledger_segments VALUES (3, 4, 4)")
+            for sql in ("a', 3", "b', 3", "a', 4", "b', 4"):
+                conn.exec_driver_sql(f"INSERT INTO ledger_postings (segment, account_id, timestamp) VALUES (3, '{sql})")
+        before = _rows(fresh)
+        assert _keys(fresh) == (["id"], [["timestamp"]])
+
+        upgrade(fresh.engine, "0012")
+        assert _rows(fresh) == before
+        assert _keys(fresh) == (["timestamp"], [["id"]])
+        if fresh.dialect == "sqlite":  # the key is the table's rowid: no index of its own
+            with fresh.read() as conn:
+                assert conn.exec_driver_sql("SELECT rowid, timestamp FROM ledger_transfers").all() == [(3, 3), (4, 4)]
+                indexes = conn.exec_driver_sql("PRAGMA index_list(ledger_transfers)").all()
+            assert [i[1] for i in indexes] == ["sqlite_autoindex_ledger_transfers_1"]  # the id's
+
+        command.downgrade(alembic_config(fresh.engine), "0011")
+        assert _rows(fresh) == before and _keys(fresh) == (["id"], [["timestamp"]])
+
+        upgrade(fresh.engine)
+        # The pending transfer keeps its key to its transfer: it can still be posted, and the books still balance.
+        post = Transfer("t3", "", "", 0, "", 0, frozenset({TransferFlag.POST_PENDING_TRANSFER}), "t2")
+        assert [r.result for r in service.create_transfers(fresh, [post])] == ["created"]
+        assert [r.result for r in service.create_transfers(fresh, [post])] == ["exists"]
+        assert [t.id for t in service.account_transfers(fresh, "a", None, 10).items] == ["t1", "t2", "t3"]
+        assert service.totals(fresh)["SGD"] == (0, 150, 0, 150)
     finally:
         fresh.dispose()

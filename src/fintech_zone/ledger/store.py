@@ -63,10 +63,13 @@ accounts = Table(
     ),
 )
 
+# Keyed by the engine's timestamp, which on SQLite is then the table's own rowid (INTEGER PRIMARY KEY): the rows
+# are stored in time order with no index for it, and a batch's span is one range of the table (migration 0012). The
+# caller's id is a unique key of its own.
 transfers = Table(
     "ledger_transfers",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", String(64), nullable=False, unique=True),
     # No foreign keys to ledger_accounts: the engine checks both accounts in the same transaction (migration 0004).
     Column("debit_account_id", String(64), nullable=False),
     Column("credit_account_id", String(64), nullable=False),
@@ -79,7 +82,7 @@ transfers = Table(
     Column("timeout", Integer, nullable=False),
     Column("reference", String(140), nullable=True),
     Column("user_data", BigInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False, unique=True),
+    Column("timestamp", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
 )
 
 # An account's transfers in time order come from postings (one per side of a transfer), kept in segments: spans
