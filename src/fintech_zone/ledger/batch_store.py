@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, bindparam, insert, update
 
-from fintech_zone.db.driver import Driver
+from fintech_zone.db.driver import FEW, Driver
 from fintech_zone.ledger import store
 from fintech_zone.ledger.model import ID_PATTERN, Account, Book, Outcome, Pending, PendingState, Transfer, TransferFlag
 from fintech_zone.ledger.store import (
@@ -46,14 +47,24 @@ def _storable(values: Iterable[str | None]) -> list[str]:
 def _select(
     conn: Connection, columns: str, table: Table, id_column: str, found: list[str], tail: str = "", *more: Any
 ) -> list[Any]:
-    """Rows of ``table`` whose ``id_column`` is one of ``found`` (storable ids, ``_storable``); ``tail`` adds to the
-    statement (``{m}`` for each of its parameters ``more``)."""
+    """Rows of ``table`` whose ``id_column`` is one of ``found`` (storable ids, ``_storable``, so no duplicates);
+    ``tail`` adds to the condition (``{m}`` for each of its parameters ``more``; ``{t}`` for the table's name)."""
     if not found:
         return []
+    t = table.name
     with Driver(conn) as driver:
-        where, params = driver.any_of(found)
-        sql = f"SELECT {columns} FROM {table.name} WHERE {id_column} {where}{tail.format(m=driver.mark)}"
-        driver.cursor.execute(sql, (*params, *more))
+        extra = tail.format(m=driver.mark, t=t)
+        if driver.sqlite and len(found) > FEW:
+            # A batch's ids as a join driven by the array, each a look-up in the table's index: 0.06 µs an id,
+            # against 0.35 µs for `IN (SELECT value FROM json_each(?))`, which first copies the array into a
+            # temporary index (tests/ledger/test_batch_store.py checks the plan). The table's columns are named
+            # with the table: json_each has an `id` column of its own.
+            named = ", ".join(f"{t}.{c.strip()}" for c in columns.split(","))
+            sql = f"SELECT {named} FROM json_each(?) AS j CROSS JOIN {t} WHERE {t}.{id_column} = j.value{extra}"
+            driver.cursor.execute(sql, (orjson.dumps(found).decode(), *more))
+        else:
+            where, params = driver.any_of(found)
+            driver.cursor.execute(f"SELECT {columns} FROM {t} WHERE {id_column} {where}{extra}", (*params, *more))
         return list(driver.cursor.fetchall())
 
 
@@ -103,7 +114,7 @@ def load_failed(conn: Connection, kind: str, ids: Iterable[str]) -> dict[str, st
 
 
 def _failed(conn: Connection, kind: str, found: list[str]) -> dict[str, str]:
-    return dict(_select(conn, "id, result", failed, "id", found, " AND kind = {m}", kind))
+    return dict(_select(conn, "id, result", failed, "id", found, " AND {t}.kind = {m}", kind))
 
 
 def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp: int) -> None:
