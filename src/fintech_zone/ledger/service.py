@@ -138,12 +138,17 @@ def _apply_accounts(conn: Connection, events: Sequence[NewAccount], last: int) -
 def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResult]:
     _check_batch(events)
     cache = account_cache.for_database(db)
-    with gc_paused(), db.transaction() as conn:
-        journal.lock_in(conn)
-        last = store.lock_clock(conn)
-        book, outcome = _apply_transfers(conn, events, last, cache.take(last))
-    cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
-    return _event_results(events, outcome.results)
+    with gc_paused():
+        with db.transaction() as conn:
+            journal.lock_in(conn)
+            last = store.lock_clock(conn)
+            book, outcome = _apply_transfers(conn, events, last, cache.take(last))
+        cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
+        results = _event_results(events, outcome.results)
+        # Freed here, by reference counts, rather than walked by the first collection after the pause: the batch's
+        # transfers and rows (its results are tuples of strings, which the collector stops tracking at once).
+        del book, outcome
+    return results
 
 
 def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[EventResult]:
