@@ -110,6 +110,7 @@ def test_a_group_is_answered_before_the_wal_is_copied(tmp_path: Path, monkeypatc
     monkeypatch.setattr(Database, "_checkpoint", watched_checkpoint)
     db._checkpointed = time.monotonic() - 7200.0  # due (monotonic time starts near zero at boot)
     assert group.run(lambda conn: conn.execute(text("INSERT INTO gc_scratch (k) VALUES (1)")).rowcount) == 1
+    assert db.wait_for_checkpoints()  # the copy runs on the checkpointer's thread
     assert answered_at_checkpoint == [True]
     assert _keys(db) == [1]
     db.dispose()
