@@ -3,6 +3,7 @@ more go as one JSON array joined to the table; on PostgreSQL always as one array
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,84 @@ def test_many_ids_on_sqlite_are_a_join_driven_by_the_array(tmp_path: Path) -> No
     assert plan[1].startswith("SEARCH ledger_transfers USING INDEX sqlite_autoindex_ledger_transfers")
     assert len(plan) == 2  # no temporary index of the ids
     ledger.dispose()
+
+
+def _postings(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM ledger_postings").scalar_one())
+
+
+def test_the_postings_copy_overlaps_the_work_given_meanwhile(ledger: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The copy waits until `meanwhile` is running: they can only both finish if they run at the same time.
+    meanwhile_running = threading.Event()
+    threads: dict[str, int] = {}
+    real = batch_store._postings_copy
+
+    def watched(driver: Any, new: list[Transfer]) -> Any:
+        copy = real(driver, new)
+
+        def run() -> None:
+            threads["copy"] = threading.get_ident()
+            assert meanwhile_running.wait(10)
+            copy()
+
+        return run
+
+    def meanwhile() -> str:
+        threads["meanwhile"] = threading.get_ident()
+        meanwhile_running.set()
+        return "the leaf"
+
+    monkeypatch.setattr(batch_store, "_postings_copy", watched)
+    before = _postings(ledger)
+    with ledger.transaction() as conn:
+        outcome, last = _outcome(conn, "x-1", "x-2")
+        assert batch_store.write_outcome(conn, outcome, "transfer", last, meanwhile) == "the leaf"
+    assert threads["copy"] != threads["meanwhile"] == threading.get_ident()
+    assert _postings(ledger) == before + 4  # two sides of each of the two transfers
+
+
+@pytest.mark.parametrize("failing", ["meanwhile", "copy"])
+def test_a_failure_on_either_side_rolls_the_whole_batch_back(
+    ledger: Database, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    real = batch_store._postings_copy
+    copied: list[bool] = []
+
+    def watched(driver: Any, new: list[Transfer]) -> Any:
+        copy = real(driver, new)
+
+        def run() -> None:
+            if failing == "copy":
+                raise RuntimeError("disk full")
+            copy()
+            copied.append(True)
+
+        return run
+
+    def meanwhile() -> None:
+        if failing == "meanwhile":
+            raise ValueError("no leaf")
+
+    monkeypatch.setattr(batch_store, "_postings_copy", watched)
+    before = _postings(ledger)
+    with pytest.raises((RuntimeError, ValueError)), ledger.transaction() as conn:
+        outcome, last = _outcome(conn, "y-1", "y-2")
+        batch_store.write_outcome(conn, outcome, "transfer", last, meanwhile)
+    # The copy had ended before the failure left write_outcome (the connection was still its own).
+    assert copied == ([True] if failing == "meanwhile" else [])
+    assert _postings(ledger) == before
+    with ledger.read() as conn:
+        assert batch_store.load_transfers(conn, ["y-1", "y-2"]) == {}
+
+
+def _outcome(conn: Any, *ids: str) -> tuple[Any, int]:
+    from fintech_zone.ledger import engine, store
+
+    last = store.lock_clock(conn)
+    events = [Transfer(i, "a", "b", 1, "SGD", 1) for i in ids]
+    book = batch_store.load_book_for_transfers(conn, events, last)
+    book.last_timestamp = last
+    outcome = engine.create_transfers(book, events, last)
+    assert outcome.results == ["created"] * len(ids)
+    return outcome, book.last_timestamp

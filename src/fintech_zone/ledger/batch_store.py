@@ -8,8 +8,10 @@ parameter styles: SQLite gets one JSON array of ids (``json_each``), PostgreSQL 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Table, bindparam, insert, update
@@ -33,6 +35,8 @@ from fintech_zone.ledger.store import (
     segments,
     transfers,
 )
+
+T = TypeVar("T")
 
 
 def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
@@ -117,8 +121,13 @@ def _failed(conn: Connection, kind: str, found: list[str]) -> dict[str, str]:
     return dict(_select(conn, "id, result", failed, "id", found, " AND {t}.kind = {m}", kind))
 
 
-def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp: int) -> None:
-    """Write everything a batch changed; the caller's transaction makes it all-or-nothing."""
+def write_outcome(
+    conn: Connection, outcome: Outcome, kind: str, last_timestamp: int, meanwhile: Callable[[], T] | None = None
+) -> T | None:
+    """Write everything a batch changed; the caller's transaction makes it all-or-nothing. ``meanwhile``: work that
+    does not touch the database (the batch's journal leaf), run while the database copies the batch's postings, a
+    single statement during which the driver releases the interpreter: the two overlap on two cores. Returns what
+    ``meanwhile`` returns."""
     if outcome.new_accounts:
         conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
     driver = Driver(conn) if outcome.transfers or outcome.accounts else None
@@ -157,6 +166,36 @@ def write_outcome(conn: Connection, outcome: Outcome, kind: str, last_timestamp:
             ],
         )
     conn.execute(_SET_CLOCK, {"t": last_timestamp})
+    if driver is None or not outcome.transfers:
+        return meanwhile() if meanwhile is not None else None
+    copy = _postings_copy(driver, outcome.transfers)
+    if meanwhile is None:
+        copy()
+        return None
+    started = threading.Event()
+
+    def copy_started() -> None:
+        started.set()
+        copy()
+
+    copying = _copier().submit(copy_started)
+    # Until the copy holds the statement, this thread waits without the interpreter: the worker would otherwise
+    # wait for it up to sys.getswitchinterval() (5 ms) before it could even start, and the two would not overlap.
+    started.wait()
+    try:
+        return meanwhile()
+    finally:
+        copying.result()  # the connection is the copy's until it ends, whatever ``meanwhile`` did
+
+
+def _copier() -> ThreadPoolExecutor:
+    global _COPIER
+    if _COPIER is None:
+        _COPIER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fz-ledger-postings")
+    return _COPIER
+
+
+_COPIER: ThreadPoolExecutor | None = None
 
 
 _SET_CLOCK = update(clock).where(clock.c.id == 1).values(last_timestamp=bindparam("t"))
@@ -176,15 +215,14 @@ def _insert_transfers(driver: Driver, new: list[Transfer]) -> None:
         with driver.cursor.copy(f"COPY {transfers.name} ({TRANSFER_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-    _insert_postings(driver, new)
 
 
-def _insert_postings(driver: Driver, new: list[Transfer]) -> None:
+def _postings_copy(driver: Driver, new: list[Transfer]) -> Callable[[], None]:
     """A posting per side of each transfer (``new`` is in time order, after every stored transfer, and already
     written), in the latest segment while it has room, else in a new one that starts with this batch. (Many small
     batches thus share a segment, and a page of an account's transfers needs one look-up per 65,536 postings, not
-    one per batch.) The database copies them from the transfers just written, their span of timestamps: no row
-    crosses the driver."""
+    one per batch.) The segment's row is written now; the returned statement has the database copy the postings
+    from the transfers just written, their span of timestamps: no row crosses the driver."""
     m = driver.mark
     driver.cursor.execute(f"SELECT segment, postings FROM {segments.name} ORDER BY segment DESC LIMIT 1")
     latest = driver.cursor.fetchone()
@@ -203,11 +241,12 @@ def _insert_postings(driver: Driver, new: list[Transfer]) -> None:
             (segment, last, count),
         )
     span = f"FROM {transfers.name} WHERE timestamp BETWEEN {m} AND {m}"
-    driver.cursor.execute(
+    sql = (
         f"INSERT INTO {postings.name} (segment, account_id, timestamp)"
-        f" SELECT {m}, debit_account_id, timestamp {span} UNION ALL SELECT {m}, credit_account_id, timestamp {span}",
-        (segment, first, last, segment, first, last),
+        f" SELECT {m}, debit_account_id, timestamp {span} UNION ALL SELECT {m}, credit_account_id, timestamp {span}"
     )
+    cursor = driver.cursor
+    return lambda: cursor.execute(sql, (segment, first, last, segment, first, last))
 
 
 def _update_balances(driver: Driver, changed: list[Account]) -> None:

@@ -277,8 +277,12 @@ def _apply_transfers(
     expired = engine.expire_pending(book, now)
     outcome = engine.create_transfers(book, events, now)
     batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
-    batch_store.write_outcome(conn, outcome, "transfer", book.last_timestamp)
-    _journal(conn, "transfer", [expired, outcome])
+    # The leaf is built while the database copies the batch's postings (write_outcome's ``meanwhile``).
+    entry = batch_store.write_outcome(
+        conn, outcome, "transfer", book.last_timestamp, lambda: batch_entry("transfer", [expired, outcome])
+    )
+    if entry is not None:  # the batch's leaf, in its own transaction: no record without its leaf, nor the reverse
+        journal.append_in(conn, [entry])
     return book, outcome
 
 
