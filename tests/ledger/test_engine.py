@@ -30,6 +30,7 @@ from fintech_zone.ledger.model import (
     PendingState,
     Transfer,
     TransferFlag,
+    all_ids_valid,
 )
 
 A = AccountFlag
@@ -776,6 +777,15 @@ def test_an_invalid_id_is_not_remembered(book: Book) -> None:
         assert outcome.failed == {}
     assert book.failed == {}
     assert codes(book, tr("x" * 64), tr("a.b_c:d-E9")) == ["created", "created"]
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 65, "has space", "t1\n", "\nt1", "a\nb", "日本"])
+def test_one_invalid_id_among_valid_ones_is_caught(book: Book, bad: str) -> None:
+    # A batch's ids are checked together when all are valid (model.all_ids_valid); one bad id sends every event back
+    # to its own check. "a\nb" would read as two valid ids joined: the count of newlines catches it.
+    assert not all_ids_valid(["t1", bad, "t2"]) and all_ids_valid(["t1", "t2", "x" * 64])
+    results = codes(book, tr("t1"), tr(bad), tr("t2"))
+    assert results == ["created", "id_invalid", "created"]
 
 
 def test_exists_is_answered_before_id_already_failed(book: Book) -> None:

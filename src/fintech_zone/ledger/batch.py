@@ -27,6 +27,7 @@ class Batch:
 
     def __init__(self, book: Book, now: int) -> None:
         self.in_chain = False
+        self.ids_valid = False  # every event's id known to be valid (then none is checked again)
         self.book = book
         self.clock = max(now, book.last_timestamp)
         self._undo: list[tuple[dict[str, object], str, object | None]] = []

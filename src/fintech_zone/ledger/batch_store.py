@@ -18,7 +18,17 @@ from sqlalchemy import Connection, Table, bindparam, insert, update
 
 from fintech_zone.db.driver import FEW, Driver
 from fintech_zone.ledger import store
-from fintech_zone.ledger.model import ID_PATTERN, Account, Book, Outcome, Pending, PendingState, Transfer, TransferFlag
+from fintech_zone.ledger.model import (
+    ID_PATTERN,
+    Account,
+    Book,
+    Outcome,
+    Pending,
+    PendingState,
+    Transfer,
+    TransferFlag,
+    all_ids_valid,
+)
 from fintech_zone.ledger.store import (
     ACCOUNT_BITS,
     ACCOUNT_FLAG_SETS,
@@ -45,7 +55,8 @@ def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
 
 def _storable(values: Iterable[str | None]) -> list[str]:
     # Ids the engine could never have stored are left out: PostgreSQL cannot even compare text holding NUL.
-    return [v for v in set(values) if v and ID_PATTERN.match(v)]
+    found = [v for v in set(values) if v]
+    return found if all_ids_valid(found) else [v for v in found if ID_PATTERN.match(v)]
 
 
 def _select(
@@ -126,27 +137,31 @@ def write_outcome(
 ) -> T | None:
     """Write everything a batch changed; the caller's transaction makes it all-or-nothing. ``meanwhile``: work that
     does not touch the database (the batch's journal leaf), run while the database copies the batch's postings, a
-    single statement during which the driver releases the interpreter: the two overlap on two cores. Returns what
-    ``meanwhile`` returns."""
+    single statement during which the driver releases the interpreter, so that the two overlap on two cores (the
+    balances' rows are built then too). Returns what ``meanwhile`` returns."""
     if outcome.new_accounts:
         conn.execute(insert(accounts), [_account_row(a) for a in outcome.new_accounts])
-    driver = Driver(conn) if outcome.transfers or outcome.accounts else None
-    if driver is not None and outcome.transfers:
+    driver = Driver(conn)
+    copy = None
+    if outcome.transfers:
         _insert_transfers(driver, outcome.transfers)
-    if driver is not None and outcome.accounts:
-        _update_balances(driver, list(outcome.accounts.values()))
+        copy = _postings_copy(driver, outcome.transfers)
+    changed = list(outcome.accounts.values())
+    balances, done = _overlapped(copy, lambda: _balance_rows(driver, changed), meanwhile)
+    if changed:
+        _update_balances(driver, balances)
     if outcome.pendings:
         created = {t.id for t in outcome.transfers if TransferFlag.PENDING in t.flags}
         new = [p for i, p in outcome.pendings.items() if i in created]
-        changed = [p for i, p in outcome.pendings.items() if i not in created]
+        resolved = [p for i, p in outcome.pendings.items() if i not in created]
         if new:
             conn.execute(insert(pendings), [_pending_row(p) for p in new])
-        if changed:
+        if resolved:
             conn.execute(
                 update(pendings)
                 .where(pendings.c.transfer_id == bindparam("b_id"))
                 .values(state=bindparam("b_state"), posted_amount=bindparam("b_posted")),
-                [{"b_id": p.transfer_id, "b_state": p.state.value, "b_posted": p.posted_amount} for p in changed],
+                [{"b_id": p.transfer_id, "b_state": p.state.value, "b_posted": p.posted_amount} for p in resolved],
             )
     if outcome.failed:
         conn.execute(insert(failed), [{"kind": kind, "id": i, "result": r} for i, r in outcome.failed.items()])
@@ -166,12 +181,18 @@ def write_outcome(
             ],
         )
     conn.execute(_SET_CLOCK, {"t": last_timestamp})
-    if driver is None or not outcome.transfers:
-        return meanwhile() if meanwhile is not None else None
-    copy = _postings_copy(driver, outcome.transfers)
-    if meanwhile is None:
-        copy()
-        return None
+    return done
+
+
+def _overlapped(
+    copy: Callable[[], None] | None, work: Callable[[], Any], meanwhile: Callable[[], T] | None
+) -> tuple[Any, T | None]:
+    """``copy`` (a statement on the batch's connection) run on a worker thread while this one does ``work`` and
+    ``meanwhile``, which must not touch the database; their results once all three are done."""
+    if copy is None or meanwhile is None:
+        if copy is not None:
+            copy()
+        return work(), meanwhile() if meanwhile is not None else None
     started = threading.Event()
 
     def copy_started() -> None:
@@ -183,9 +204,9 @@ def write_outcome(
     # wait for it up to sys.getswitchinterval() (5 ms) before it could even start, and the two would not overlap.
     started.wait()
     try:
-        return meanwhile()
+        return work(), meanwhile()
     finally:
-        copying.result()  # the connection is the copy's until it ends, whatever ``meanwhile`` did
+        copying.result()  # the connection is the copy's until it ends, whatever this thread's work did
 
 
 def _copier() -> ThreadPoolExecutor:
@@ -249,12 +270,25 @@ def _postings_copy(driver: Driver, new: list[Transfer]) -> Callable[[], None]:
     return lambda: cursor.execute(sql, (segment, first, last, segment, first, last))
 
 
-def _update_balances(driver: Driver, changed: list[Account]) -> None:
+def _balance_rows(driver: Driver, changed: list[Account]) -> Any:
+    if driver.sqlite:
+        return [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in changed]
+    return (
+        [a.id for a in changed],
+        [a.debits_pending for a in changed],
+        [a.debits_posted for a in changed],
+        [a.credits_pending for a in changed],
+        [a.credits_posted for a in changed],
+    )
+
+
+def _update_balances(driver: Driver, rows: Any) -> None:
+    """The accounts' new balances (``_balance_rows``)."""
     if driver.sqlite:
         driver.cursor.executemany(
             f"UPDATE {accounts.name} SET debits_pending = ?, debits_posted = ?, credits_pending = ?,"
             " credits_posted = ? WHERE id = ?",
-            [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in changed],
+            rows,
         )
         return
     # One statement for the whole batch: PostgreSQL runs executemany as one statement per row.
@@ -262,13 +296,7 @@ def _update_balances(driver: Driver, changed: list[Account]) -> None:
         f"UPDATE {accounts.name} AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp,"
         " credits_posted = v.cpo FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
         " AS v(id, dp, dpo, cp, cpo) WHERE a.id = v.id",
-        (
-            [a.id for a in changed],
-            [a.debits_pending for a in changed],
-            [a.debits_posted for a in changed],
-            [a.credits_pending for a in changed],
-            [a.credits_posted for a in changed],
-        ),
+        rows,
     )
 
 

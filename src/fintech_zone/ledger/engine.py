@@ -26,6 +26,7 @@ from fintech_zone.ledger.model import (
     PendingState,
     Transfer,
     TransferFlag,
+    all_ids_valid,
 )
 
 MAX_REFERENCE = 140
@@ -113,13 +114,14 @@ def create_transfers(book: Book, events: Sequence[Transfer], now: int) -> Outcom
     batch = Batch(book, now)
     ids = [e.id for e in events]
     linked = [F.LINKED in e.flags for e in events]
+    batch.ids_valid = all_ids_valid(ids)  # else each event's id is checked alone
     results = run_chains(batch, ids, linked, lambda i: _transfer(batch, events[i]), book.transfers)  # type: ignore[arg-type]
     return batch.outcome(results)
 
 
 def _transfer(batch: Batch, e: Transfer) -> str:
     book = batch.book
-    if not ID_PATTERN.match(e.id):
+    if not batch.ids_valid and not ID_PATTERN.match(e.id):
         return "id_invalid"
     existing = book.transfers.get(e.id)
     if existing is not None:
