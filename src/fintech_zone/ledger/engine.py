@@ -199,7 +199,13 @@ def _transfer(batch: Batch, e: Transfer) -> str:
     ):
         return "exceeds_debits"
     timestamp = batch.tick()
-    dr, cr = batch.change_account(dr), batch.change_account(cr)
+    lone = not batch.in_chain
+    if lone:  # changes its accounts in place: Batch.change_account's lone case, without its two calls
+        touched = batch.touched_accounts
+        touched.setdefault(dr.id)
+        touched.setdefault(cr.id)
+    else:
+        dr, cr = batch.change_account(dr), batch.change_account(cr)
     if pending:
         dr.debits_pending += amount
         cr.credits_pending += amount
@@ -210,23 +216,26 @@ def _transfer(batch: Batch, e: Transfer) -> str:
         cr.credits_posted += amount
     if dr.flags or cr.flags:
         batch.snapshot(timestamp, dr, cr)
-    batch.add_transfer(
-        Transfer(
-            e.id,
-            e.debit_account_id,
-            e.credit_account_id,
-            amount,
-            e.ledger,
-            e.code,
-            e.flags,
-            e.pending_id,
-            e.timeout,
-            e.reference,
-            e.user_data,
-            timestamp,
-            e.amount,
-        )
+    transfer = Transfer(
+        e.id,
+        e.debit_account_id,
+        e.credit_account_id,
+        amount,
+        e.ledger,
+        e.code,
+        e.flags,
+        e.pending_id,
+        e.timeout,
+        e.reference,
+        e.user_data,
+        timestamp,
+        e.amount,
     )
+    if lone:  # Batch.add_transfer's lone case: nothing to undo
+        book.transfers[e.id] = transfer
+        batch.new_transfers.append(transfer)
+    else:
+        batch.add_transfer(transfer)
     return CREATED
 
 
