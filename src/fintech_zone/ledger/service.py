@@ -142,9 +142,8 @@ def create_transfers(db: Database, events: Sequence[Transfer]) -> list[EventResu
         with db.transaction() as conn:
             journal.lock_in(conn)
             last = store.lock_clock(conn)
-            book, outcome = _apply_transfers(conn, events, last, cache.take(last))
+            book, outcome, results = _apply_transfers(conn, events, last, cache.take(last))
         cache.put(book.last_timestamp, book.accounts)  # committed: the book's accounts are the ledger's now
-        results = _event_results(events, outcome.results)
         # Freed here, by reference counts, rather than walked by the first collection after the pause: the batch's
         # transfers and rows (its results are tuples of strings, which the collector stops tracking at once).
         del book, outcome
@@ -159,12 +158,10 @@ def create_transfers_in(conn: Connection, events: Sequence[Transfer]) -> list[Ev
     _check_batch(events)
     session: _Deferred | None = conn.info.get(_DEFERRED)
     if session is not None:
-        outcome = session.apply(conn, events)
-    else:
-        journal.lock_in(conn)
-        last = store.lock_clock(conn)
-        _, outcome = _apply_transfers(conn, events, last, None)
-    return _event_results(events, outcome.results)
+        return _event_results(events, session.apply(conn, events).results)
+    journal.lock_in(conn)
+    last = store.lock_clock(conn)
+    return _apply_transfers(conn, events, last, None)[2]
 
 
 _DEFERRED = "fintech_zone.ledger.deferred"
@@ -269,7 +266,7 @@ def undone_with(conn: Connection) -> Iterator[None]:
 
 def _apply_transfers(
     conn: Connection, events: Sequence[Transfer], last: int, known: dict[str, Account] | None
-) -> tuple[Book, Outcome]:
+) -> tuple[Book, Outcome, list[EventResult]]:
     now = _now(last)
     book = batch_store.load_book_for_transfers(conn, events, now, known)
     book.last_timestamp = last
@@ -277,13 +274,20 @@ def _apply_transfers(
     expired = engine.expire_pending(book, now)
     outcome = engine.create_transfers(book, events, now)
     batch_store.write_outcome(conn, expired, "transfer", book.last_timestamp)
-    # The leaf is built while the database copies the batch's postings (write_outcome's ``meanwhile``).
-    entry = batch_store.write_outcome(
-        conn, outcome, "transfer", book.last_timestamp, lambda: batch_entry("transfer", [expired, outcome])
+    # The leaf and the results are made while the database copies the batch's postings (write_outcome's
+    # ``meanwhile``).
+    done = batch_store.write_outcome(
+        conn,
+        outcome,
+        "transfer",
+        book.last_timestamp,
+        lambda: (batch_entry("transfer", [expired, outcome]), _event_results(events, outcome.results)),
     )
+    assert done is not None  # meanwhile's own answer
+    entry, results = done
     if entry is not None:  # the batch's leaf, in its own transaction: no record without its leaf, nor the reverse
         journal.append_in(conn, [entry])
-    return book, outcome
+    return book, outcome, results
 
 
 def _journal(conn: Connection, kind: str, outcomes: list[Outcome]) -> None:
