@@ -49,6 +49,9 @@ from fintech_zone.ledger.store import (
 
 T = TypeVar("T")
 _ID = attrgetter("id")
+_PENDING_ID = attrgetter("pending_id")
+_DEBIT = attrgetter("debit_account_id")
+_CREDIT = attrgetter("credit_account_id")
 
 
 def _bits(flags: Iterable[Any], table: dict[Any, int]) -> int:
@@ -342,14 +345,20 @@ def load_book_for_transfers(
 def extend_book(conn: Connection, book: Book, events: Sequence[Transfer], expired: Sequence[str] = ()) -> None:
     """Read into ``book`` what ``events`` (and the expiry of the pending transfers ``expired``) may touch and it
     does not hold yet: what it holds is newer than the database while a deferred batch has not been written."""
-    ids = _storable(e.id for e in events)  # checked once for both look-ups of them
-    pending_ids = _storable(e.pending_id for e in events)
-    loaded = _transfers(conn, [i for i in {*ids, *pending_ids, *expired} if i not in book.transfers])
+    ids = _storable(map(_ID, events))  # checked once for both look-ups of them
+    pending_ids = _storable(map(_PENDING_ID, events))
+    loaded = _transfers(conn, _not_in(book.transfers, {*ids, *pending_ids, *expired}))
     book.transfers.update(loaded)
-    account_ids = {e.debit_account_id for e in events} | {e.credit_account_id for e in events}
-    account_ids |= {t.debit_account_id for t in loaded.values()} | {t.credit_account_id for t in loaded.values()}
+    # map with attrgetter builds these sets from C: a batch names 16,380 accounts.
+    account_ids = set(map(_DEBIT, events))
+    account_ids.update(map(_CREDIT, events), map(_DEBIT, loaded.values()), map(_CREDIT, loaded.values()))
     account_ids.difference_update(book.accounts)
     if account_ids:
         book.accounts.update(load_accounts(conn, account_ids))
-    book.pendings.update(load_pendings(conn, [i for i in (*pending_ids, *expired) if i not in book.pendings]))
-    book.failed.update(_failed(conn, "transfer", [i for i in ids if i not in book.failed]))
+    book.pendings.update(load_pendings(conn, _not_in(book.pendings, [*pending_ids, *expired])))
+    book.failed.update(_failed(conn, "transfer", _not_in(book.failed, ids)))
+
+
+def _not_in(held: dict[str, Any], ids: Iterable[str]) -> list[str]:
+    # A new book holds nothing yet: no need to ask it about each of 8,190 ids.
+    return [i for i in ids if i not in held] if held else list(ids)

@@ -174,23 +174,12 @@ def _transfer(batch: Batch, e: Transfer) -> str:
         amount = min(amount, max(0, dr.credits_posted - dr.debits_posted - dr.debits_pending))
     if flags and F.BALANCING_CREDIT in flags:
         amount = min(amount, max(0, cr.debits_posted - cr.credits_posted - cr.credits_pending))
-    if pending and dr.debits_pending + amount > MAX_AMOUNT:
-        return "overflows_debits_pending"
-    if pending and cr.credits_pending + amount > MAX_AMOUNT:
-        return "overflows_credits_pending"
-    if not pending and dr.debits_posted + amount > MAX_AMOUNT:
-        return "overflows_debits_posted"
-    if not pending and cr.credits_posted + amount > MAX_AMOUNT:
-        return "overflows_credits_posted"
-    if dr.debits_pending + dr.debits_posted + amount > MAX_AMOUNT:
-        return "overflows_debits"
-    if cr.credits_pending + cr.credits_posted + amount > MAX_AMOUNT:
-        return "overflows_credits"
-    if (
-        dr.flags
-        and A.DEBITS_MUST_NOT_EXCEED_CREDITS in dr.flags
-        and dr.debits_pending + dr.debits_posted + amount > dr.credits_posted
-    ):
+    debits = dr.debits_pending + dr.debits_posted + amount
+    if debits > MAX_AMOUNT or cr.credits_pending + cr.credits_posted + amount > MAX_AMOUNT:
+        # Balances are never negative, so each overflow below implies one of these two totals: only then is it
+        # worth finding which (the first in this order is the one reported).
+        return _overflow(dr, cr, amount, pending)
+    if dr.flags and A.DEBITS_MUST_NOT_EXCEED_CREDITS in dr.flags and debits > dr.credits_posted:
         return "exceeds_credits"
     if (
         cr.flags
@@ -237,6 +226,20 @@ def _transfer(batch: Batch, e: Transfer) -> str:
     else:
         batch.add_transfer(transfer)
     return CREATED
+
+
+def _overflow(dr: Account, cr: Account, amount: int, pending: bool) -> str:
+    if pending and dr.debits_pending + amount > MAX_AMOUNT:
+        return "overflows_debits_pending"
+    if pending and cr.credits_pending + amount > MAX_AMOUNT:
+        return "overflows_credits_pending"
+    if not pending and dr.debits_posted + amount > MAX_AMOUNT:
+        return "overflows_debits_posted"
+    if not pending and cr.credits_posted + amount > MAX_AMOUNT:
+        return "overflows_credits_posted"
+    if dr.debits_pending + dr.debits_posted + amount > MAX_AMOUNT:
+        return "overflows_debits"
+    return "overflows_credits"
 
 
 def _resolve_pending(batch: Batch, e: Transfer, post: bool) -> str:
