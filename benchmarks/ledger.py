@@ -222,6 +222,8 @@ def _timed_parts(db: Any) -> dict[str, float]:
         (batch_store, "load_book_for_transfers", "read_book"),
         (engine, "create_transfers", "engine"),
         (batch_store, "_insert_transfers", "insert_transfers"),
+        # The postings' copy, with the journal leaf, the results and the balances' rows made alongside it.
+        (batch_store, "_overlapped", "postings_with_leaf"),
         (batch_store, "_update_balances", "update_balances"),
     ):
         setattr(module, name, timed(label, getattr(module, name)))
