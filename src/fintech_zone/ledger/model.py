@@ -16,6 +16,7 @@ MAX_AMOUNT = 2**63 - 1  # amounts and every balance fit a signed 64-bit column o
 MAX_BATCH = 8190
 MAX_TIMEOUT = 2**31 - 1  # seconds
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")  # \Z: `$` would also accept a trailing newline
+NS = 1_000_000_000
 _IDS = re.compile(r"[A-Za-z0-9._:-]{1,64}(?:\n[A-Za-z0-9._:-]{1,64})*\Z")
 
 
@@ -30,9 +31,6 @@ def all_ids_valid(ids: Sequence[str]) -> bool:
     except TypeError:  # not all strings: the caller checks them one by one and meets the same error there
         return False
     return joined.count("\n") == len(ids) - 1 and _IDS.match(joined) is not None
-
-
-NS = 1_000_000_000
 
 
 class AssetKind(StrEnum):
