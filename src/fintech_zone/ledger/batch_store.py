@@ -75,10 +75,10 @@ def _select(
     with Driver(conn) as driver:
         extra = tail.format(m=driver.mark, t=t)
         if driver.sqlite and len(found) > FEW:
-            # A batch's ids as a join driven by the array, each a look-up in the table's index: 0.06 µs an id,
-            # against 0.35 µs for `IN (SELECT value FROM json_each(?))`, which first copies the array into a
-            # temporary index (tests/ledger/test_batch_store.py checks the plan). The table's columns are named
-            # with the table: json_each has an `id` column of its own.
+            # A batch's ids as a join driven by the array, each a look-up in the table's index: 0.05 µs an id,
+            # against 0.17 µs for `IN (SELECT value FROM json_each(?))`, which first copies the array into a
+            # temporary index (benchmarks/hot_paths.py; tests/ledger/test_batch_store.py checks the plan). The
+            # table's columns are named with the table: json_each has an `id` column of its own.
             named = ", ".join(f"{t}.{c.strip()}" for c in columns.split(","))
             sql = f"SELECT {named} FROM json_each(?) AS j CROSS JOIN {t} WHERE {t}.{id_column} = j.value{extra}"
             driver.cursor.execute(sql, (orjson.dumps(found).decode(), *more))
@@ -277,8 +277,8 @@ def _postings_copy(driver: Driver, new: list[Transfer]) -> Callable[[], None]:
 
 def _balance_rows(driver: Driver, changed: list[Account]) -> Any:
     if driver.sqlite:
-        # In the key's order: each update then finds its page next to the last one's (8,000 updates 0.17 µs each
-        # faster, measured, and the sort is done while the postings are copied).
+        # In the key's order: each update then finds its page next to the last one's (1.32 against 1.56 µs an
+        # update, benchmarks/hot_paths.py), and the sort is done while the postings are copied.
         ordered = sorted(changed, key=_ID)
         return [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in ordered]
     return (

@@ -22,8 +22,8 @@ _IDS = re.compile(r"[A-Za-z0-9._:-]{1,64}(?:\n[A-Za-z0-9._:-]{1,64})*\Z")
 
 def all_ids_valid(ids: Sequence[str]) -> bool:
     """Whether every one of ``ids`` matches ``ID_PATTERN``, checked in one pass of the regular expression over them
-    joined by newlines: a batch's 8,190 ids in 0.9 ms against 1.6 ms one by one. An id holding a newline would read
-    as two valid ones; the count of newlines catches it."""
+    joined by newlines: a batch's 8,190 ids in 0.5 ms against 1.1 ms one by one (benchmarks/hot_paths.py). An id
+    holding a newline would read as two valid ones; the count of newlines catches it."""
     if not ids:
         return True
     try:
